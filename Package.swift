@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ami",
+    products: [
+        .library(name: "AMICore", targets: ["AMICore"]),
+        .executable(name: "ami-decode", targets: ["ami-decode"]),
+        .executable(name: "ami-fuzz", targets: ["ami-fuzz"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Everything the tools share: byte cursor, exact values, records, decoders.
+        .target(name: "AMICore"),
+        // The command-line layer every tool reuses: options, checked stdout, exit codes, diagnostics.
+        .target(
+            name: "AMICLI",
+            dependencies: ["AMICore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "ami-decode", dependencies: ["AMICore", "AMICLI"]),
+        // Corpus replayer by default; a libFuzzer binary when built by scripts/fuzz with -DFUZZING.
+        .executableTarget(name: "ami-fuzz", dependencies: ["AMICore"]),
+        .testTarget(name: "AMICoreTests", dependencies: ["AMICore", "AMICLI"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-fuzz"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

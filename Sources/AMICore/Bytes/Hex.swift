@@ -1,0 +1,78 @@
+/// Hex text to bytes and back, locale-free.
+public enum Hex {
+    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    static let upperDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    /// The value of one ASCII hex digit, or nil.
+    public static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c &- UInt8(ascii: "A") &+ 10
+        default: return nil
+        }
+    }
+
+    /// Appends lowercase hex of `bytes` to `out`, optionally separated.
+    public static func append<C: Collection>(_ bytes: C, to out: inout [UInt8], separator: UInt8? = nil)
+    where C.Element == UInt8 {
+        var first = true
+        for b in bytes {
+            if let s = separator, !first { out.append(s) }
+            first = false
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+    }
+
+    /// Lowercase hex string of `bytes`.
+    public static func string<C: Collection>(_ bytes: C, separator: Character? = nil) -> String
+    where C.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 3)
+        append(bytes, to: &out, separator: separator.flatMap { $0.asciiValue })
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Uppercase two-digit hex of one byte, for messages (`0x3A`).
+    public static func byte(_ b: UInt8) -> String {
+        "0x" + String(decoding: [upperDigits[Int(b >> 4)], upperDigits[Int(b & 0x0F)]], as: UTF8.self)
+    }
+
+    /// Parses hex text: pairs of digits, with spaces, tabs, `:` and `-` allowed between pairs.
+    /// Throws `.malformed` at the offset (within `text`) of the first character that is not allowed,
+    /// or of a lone final digit.
+    public static func decode<C: Collection>(_ text: C, base: Int = 0) throws(DecodeError) -> [UInt8]
+    where C.Element == UInt8, C.Index == Int {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count / 2)
+        var high: UInt8? = nil
+        var highAt = 0
+        for i in text.indices {
+            let c = text[i]
+            if let n = nibble(c) {
+                if let h = high {
+                    out.append(h << 4 | n)
+                    high = nil
+                } else {
+                    high = n
+                    highAt = i
+                }
+            } else if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: ":")
+                        || c == UInt8(ascii: "-") || c == UInt8(ascii: "\r") {
+                if high != nil {
+                    throw DecodeError(.hex, at: base + highAt, .malformed, "lone hex digit")
+                }
+            } else {
+                throw DecodeError(.hex, at: base + i, .malformed, "not a hex digit: \(printable(c))")
+            }
+        }
+        if high != nil { throw DecodeError(.hex, at: base + highAt, .malformed, "odd number of hex digits") }
+        return out
+    }
+
+    /// A byte shown in a message: the character when printable ASCII, else its hex.
+    public static func printable(_ c: UInt8) -> String {
+        (c >= 0x21 && c < 0x7F) ? "'\(Character(Unicode.Scalar(c)))'" : byte(c)
+    }
+}

@@ -1,0 +1,342 @@
+/// How an input is laid out; `auto` decides from its first line.
+public enum InputFormat: String, Sendable, CaseIterable {
+    case auto
+    /// Hex text, one or more frames per line; `#` starts a comment.
+    case hex
+    /// Raw bytes in which frame boundaries are found by their start bytes, lengths and end marks.
+    case binary
+    /// ami-jsonl(5) records; `frame` records are decoded, others passed through.
+    case jsonl
+}
+
+/// A problem found in the input, for a diagnostic line `prog: where: layer: message`.
+public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+    /// The input's display name.
+    public var input: String
+    /// 1-based line for line-oriented input (hex, JSON lines); nil for binary.
+    public var line: Int?
+    public var error: DecodeError
+    /// True when a frame or bytes were skipped (and the exit status must say so); false for warnings.
+    public var skipped: Bool
+
+    /// `NAME[:LINE] byte N`, the "where" of the diagnostic.
+    public var location: String {
+        (line.map { "\(input):\($0)" } ?? input) + " byte \(error.offset)"
+    }
+
+    public var description: String { "\(location): \(error)" }
+}
+
+/// Receives what a decode session produces.
+public protocol DecodeSink: AnyObject {
+    func record(_ record: Record)
+    /// A JSON line that is not a `frame` record, passed through unchanged (without its newline).
+    func passThrough(_ line: ArraySlice<UInt8>)
+    func diagnostic(_ diagnostic: Diagnostic)
+}
+
+/// Turns one input (a file or stdin, fed in chunks of any size) into records: finds the input's
+/// format, the frames in it, decodes them, and reports every skipped piece once with its offset.
+public final class DecodeSession {
+    public let inputName: String
+    public let sourceName: String
+    public private(set) var format: InputFormat
+    public let options: DecodeOptions
+    /// Stop at the first skipped piece (`--strict`).
+    public let strict: Bool
+    private unowned let sink: DecodeSink
+
+    /// Frames found, records written, pieces skipped so far.
+    public private(set) var frames = 0
+    public private(set) var records = 0
+    public private(set) var skipped = 0
+    /// True once `strict` has stopped the session.
+    public private(set) var stopped = false
+
+    private var pending: [UInt8] = []   // bytes not yet consumed
+    private var pendingBase = 0         // absolute offset of pending[0]
+    private var scanFrom = 0            // index in pending where scanning resumes
+    private var lineNumber = 0
+    private var garbageStart: Int? = nil        // absolute offset of an open run of unframed bytes
+    private var garbageReason: DecodeError? = nil
+    private var output = DecodeOutput()
+
+    /// - Parameters:
+    ///   - inputName: the name shown in diagnostics (`-` or `stdin` for standard input).
+    ///   - sourceName: the `source` written in records (`file:NAME` or `-`).
+    public init(inputName: String, sourceName: String, format: InputFormat = .auto,
+                options: DecodeOptions = DecodeOptions(), strict: Bool = false, sink: DecodeSink) {
+        self.inputName = inputName
+        self.sourceName = sourceName
+        self.format = format
+        self.options = options
+        self.strict = strict
+        self.sink = sink
+    }
+
+    /// Feeds the next chunk of input.
+    public func feed<C: Collection>(_ chunk: C) where C.Element == UInt8 {
+        guard !stopped else { return }
+        pending.append(contentsOf: chunk)
+        process(atEnd: false)
+    }
+
+    /// Ends the input: whatever is left is decoded or reported as truncated.
+    public func finish() {
+        guard !stopped else { return }
+        process(atEnd: true)
+    }
+
+    // MARK: - dispatch
+
+    private func process(atEnd: Bool) {
+        if format == .auto {
+            guard let decided = InputSniffer.sniff(pending, atEnd: atEnd) else { return }
+            format = decided
+        }
+        switch format {
+        case .binary: processBinary(atEnd: atEnd)
+        case .hex, .jsonl: processLines(atEnd: atEnd)
+        case .auto: break
+        }
+        compact()
+    }
+
+    private func compact() {
+        if scanFrom > 0 && (scanFrom >= pending.count || scanFrom > 1 << 16) {
+            pending.removeSubrange(0..<scanFrom)
+            pendingBase += scanFrom
+            scanFrom = 0
+        }
+    }
+
+    private func report(_ error: DecodeError, line: Int?, skipped isSkip: Bool) {
+        if isSkip { skipped += 1 }
+        sink.diagnostic(Diagnostic(input: inputName, line: line, error: error, skipped: isSkip))
+        if isSkip && strict { stopped = true }
+    }
+
+    // MARK: - lines (hex, JSON lines)
+
+    private func processLines(atEnd: Bool) {
+        while !stopped {
+            var nl = scanFrom
+            while nl < pending.count && pending[nl] != 0x0A { nl += 1 }
+            if nl == pending.count && !atEnd { return }
+            if scanFrom == pending.count { return }
+            var lineEnd = nl
+            if lineEnd > scanFrom && pending[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            lineNumber += 1
+            let line = pending[scanFrom..<lineEnd]
+            scanFrom = min(nl + 1, pending.count)
+            if format == .hex { hexLine(line) } else { jsonLine(line) }
+        }
+    }
+
+    private func hexLine(_ raw: ArraySlice<UInt8>) {
+        var text = raw
+        if let hash = text.firstIndex(of: UInt8(ascii: "#")) { text = text[text.startIndex..<hash] }
+        if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        let bytes: [UInt8]
+        do {
+            bytes = try Hex.decode(Array(text), base: 0)
+        } catch {
+            report(error, line: lineNumber, skipped: true)
+            return
+        }
+        scanFrames(in: bytes, line: lineNumber, protocols: options.protocols,
+                   context: FrameContext(source: sourceName, frameIndex: frames, options: options))
+    }
+
+    private func jsonLine(_ line: ArraySlice<UInt8>) {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(line)
+        } catch {
+            report(error, line: lineNumber, skipped: true)
+            return
+        }
+        guard case .object = value, let type = value["type"]?.stringValue else {
+            report(DecodeError(.json, at: 0, .malformed, "not a record: no \"type\""), line: lineNumber, skipped: true)
+            return
+        }
+        guard type == "frame" else {
+            sink.passThrough(line)
+            return
+        }
+        guard let hex = value["hex"]?.stringValue else {
+            report(DecodeError(.json, at: 0, .malformed, "frame record without \"hex\""), line: lineNumber, skipped: true)
+            return
+        }
+        if value["dir"]?.stringValue == "tx" { return }
+        var protocols = options.protocols
+        if let name = value["protocol"]?.stringValue {
+            guard let p = ProtocolID(rawValue: name) else {
+                report(DecodeError(.json, at: 0, .unsupported, "frame protocol \"\(name)\" is not decoded here"),
+                       line: lineNumber, skipped: true)
+                return
+            }
+            protocols = protocols.intersection([p])
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try Hex.decode(Array(hex.utf8))
+        } catch {
+            report(error, line: lineNumber, skipped: true)
+            return
+        }
+        var time: UTCTime? = nil
+        if let t = value["time"]?.stringValue {
+            guard let parsed = UTCTime(iso8601: t) else {
+                report(DecodeError(.json, at: 0, .malformed, "frame time \"\(t)\" is not ISO 8601"),
+                       line: lineNumber, skipped: true)
+                return
+            }
+            time = parsed
+        }
+        let context = FrameContext(source: value["source"]?.stringValue ?? sourceName, frameIndex: frames,
+                                   receiveTime: time, meterHint: value["meter"]?.stringValue, options: options)
+        scanFrames(in: bytes, line: lineNumber, protocols: protocols, context: context)
+    }
+
+    /// Frames in a self-contained byte string (one hex line or one frame record).
+    private func scanFrames(in bytes: [UInt8], line: Int, protocols: Set<ProtocolID>, context: FrameContext) {
+        var i = 0
+        var runStart: Int? = nil
+        var runReason: DecodeError? = nil
+        func flushGarbage(upTo end: Int) {
+            if let g = runStart {
+                report(garbageError(from: g, to: end, reason: runReason), line: line, skipped: true)
+                runStart = nil
+                runReason = nil
+            }
+        }
+        while i < bytes.count && !stopped {
+            switch Codecs.scan(bytes, at: i, end: bytes.count, atEnd: true, protocols: protocols) {
+            case .frame(let p, let length)?:
+                flushGarbage(upTo: i)
+                if stopped { return }
+                var ctx = context
+                ctx.frameIndex = frames
+                decodeFrame(Array(bytes[i..<i + length]), as: p, base: i, line: line, context: ctx)
+                i += length
+            case .invalid(let error, let skip)? where skip > 1:
+                flushGarbage(upTo: i)
+                report(error, line: line, skipped: true)
+                i += skip
+            case .invalid(let error, _)?:
+                if runStart == nil { runStart = i; runReason = error }
+                i += 1
+            case .needMore?:
+                flushGarbage(upTo: i)
+                report(DecodeError(.framing, at: i, .needMore(count: 1),
+                                   "truncated frame: \(bytes.count - i) bytes, then the end of the line"),
+                       line: line, skipped: true)
+                return
+            case nil:
+                if runStart == nil { runStart = i }
+                i += 1
+            }
+        }
+        flushGarbage(upTo: bytes.count)
+    }
+
+    // MARK: - binary
+
+    private func flushBinaryGarbage(upTo end: Int) {
+        if let g = garbageStart {
+            report(garbageError(from: g, to: end, reason: garbageReason), line: nil, skipped: true)
+            garbageStart = nil
+            garbageReason = nil
+        }
+    }
+
+    private func processBinary(atEnd: Bool) {
+        var i = scanFrom
+        while i < pending.count && !stopped {
+            switch Codecs.scan(pending, at: i, end: pending.count, atEnd: atEnd, protocols: options.protocols) {
+            case .frame(let p, let length)?:
+                flushBinaryGarbage(upTo: pendingBase + i)
+                if stopped { return }
+                decodeFrame(Array(pending[i..<i + length]), as: p, base: pendingBase + i, line: nil,
+                            context: FrameContext(source: sourceName, frameIndex: frames, options: options))
+                i += length
+            case .invalid(let error, let skip)? where skip > 1:
+                flushBinaryGarbage(upTo: pendingBase + i)
+                report(error.shifted(by: pendingBase), line: nil, skipped: true)
+                i += skip
+            case .invalid(let error, _)?:
+                if garbageStart == nil { garbageStart = pendingBase + i; garbageReason = error.shifted(by: pendingBase) }
+                i += 1
+            case .needMore?:
+                if !atEnd {
+                    // The garbage run, if any, stays open until the frame after it is known.
+                    scanFrom = i
+                    return
+                }
+                flushBinaryGarbage(upTo: pendingBase + i)
+                report(DecodeError(.framing, at: pendingBase + i, .needMore(count: 1),
+                                   "truncated frame: \(pending.count - i) bytes, then the end of the input"),
+                       line: nil, skipped: true)
+                i = pending.count
+            case nil:
+                if garbageStart == nil { garbageStart = pendingBase + i }
+                i += 1
+            }
+        }
+        scanFrom = min(i, pending.count)
+        if atEnd { flushBinaryGarbage(upTo: pendingBase + pending.count) }
+    }
+
+    private func garbageError(from start: Int, to end: Int, reason: DecodeError?) -> DecodeError {
+        let n = end - start
+        var message = "skipped \(n) byte\(n == 1 ? "" : "s") that are not a frame"
+        if let r = reason { message += " (\(r.layer.rawValue): \(r.message))" }
+        return DecodeError(.framing, at: start, .malformed, message)
+    }
+
+    // MARK: - decode one frame
+
+    private func decodeFrame(_ frame: [UInt8], as p: ProtocolID, base: Int, line: Int?, context: FrameContext) {
+        frames += 1
+        output.removeAll()
+        do {
+            try Codecs.decode(frame, as: p, context: context, into: &output)
+        } catch {
+            report(error.shifted(by: base), line: line, skipped: true)
+            return
+        }
+        for w in output.warnings { report(w.shifted(by: base), line: line, skipped: false) }
+        for r in output.records { sink.record(r) }
+        records += output.records.count
+    }
+}
+
+/// Decides an input's format from its first bytes.
+public enum InputSniffer {
+    /// JSON lines when the first non-blank byte is `{`; hex when the first line that is not blank or a
+    /// `#` comment holds only hex digits and separators; else binary. Nil while undecided.
+    public static func sniff(_ bytes: [UInt8], atEnd: Bool) -> InputFormat? {
+        var i = 0
+        while true {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0D || bytes[i] == 0x0A { i += 1 }
+            if i == bytes.count { return atEnd ? .binary : nil }
+            if bytes[i] == UInt8(ascii: "{") { return .jsonl }
+            var j = i
+            while j < bytes.count && bytes[j] != 0x0A { j += 1 }
+            if j == bytes.count && !atEnd && j - i < 4096 { return nil }
+            let line = bytes[i..<j]
+            if bytes[i] == UInt8(ascii: "#") {
+                if line.allSatisfy({ $0 >= 0x20 || $0 == 0x09 || $0 == 0x0D }) { i = j; continue }
+                return .binary
+            }
+            var body = line
+            if let hash = body.firstIndex(of: UInt8(ascii: "#")) { body = body[body.startIndex..<hash] }
+            let isHex = body.allSatisfy {
+                Hex.nibble($0) != nil || $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == UInt8(ascii: ":")
+            }
+            return isHex ? .hex : .binary
+        }
+    }
+}

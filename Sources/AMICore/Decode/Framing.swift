@@ -1,0 +1,95 @@
+/// What a frame scanner says about the bytes at a candidate start position.
+public enum ScanResult: Sendable, Equatable {
+    /// A complete frame of `length` bytes of `protocolID` starts here (its checksum is checked by the
+    /// decoder).
+    case frame(ProtocolID, length: Int)
+    /// The bytes so far may begin a frame; more are needed to know.
+    case needMore
+    /// Not a frame: report `error` and move on by `skip` bytes (1 to resynchronise on the next byte;
+    /// more when the scanner recognised a whole frame that is bad).
+    case invalid(DecodeError, skip: Int)
+}
+
+/// What a decoder needs to know about the frame in hand besides its bytes.
+public struct FrameContext: Sendable {
+    /// The input (`file:NAME`, `-`) or the `source` of the `frame` record.
+    public var source: String
+    /// 0-based index of this frame within its input.
+    public var frameIndex: Int
+    /// When the frame was received (from a `frame` record), if known.
+    public var receiveTime: UTCTime?
+    /// The meter named by a `frame` record, if any.
+    public var meterHint: String?
+    public var options: DecodeOptions
+
+    public init(source: String, frameIndex: Int, receiveTime: UTCTime? = nil, meterHint: String? = nil,
+                options: DecodeOptions = DecodeOptions()) {
+        self.source = source
+        self.frameIndex = frameIndex
+        self.receiveTime = receiveTime
+        self.meterHint = meterHint
+        self.options = options
+    }
+
+    public func provenance(_ p: ProtocolID) -> Provenance {
+        Provenance(protocolID: p, source: source, frame: frameIndex)
+    }
+}
+
+/// What decoding a frame yields: records, and warnings about things that did not stop it (such as a
+/// checksum mismatch under `ignoreChecksums`).
+public struct DecodeOutput: Sendable {
+    public var records: [Record] = []
+    public var warnings: [DecodeError] = []
+
+    public init() {}
+
+    public mutating func removeAll() {
+        records.removeAll(keepingCapacity: true)
+        warnings.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Options that change how frames are found and decoded.
+public struct DecodeOptions: Sendable, Equatable {
+    /// Protocols to look for; all of them for `--protocol auto`.
+    public var protocols: Set<ProtocolID> = Set(ProtocolID.allCases)
+    /// Decode frames whose checksum, CRC or BCC does not match; the mismatch becomes a warning.
+    public var ignoreChecksums = false
+    /// Zone of meter clocks that keep local time without saying which (M-Bus type F/G/I/J dates,
+    /// IEC 62056-21 dates). UTC by default.
+    public var meterTimeZone: LocalTimeZone = .utc
+    /// Zone of DSMR timestamps that carry no W/S suffix. Europe/Amsterdam by default.
+    public var dsmrTimeZone: LocalTimeZone = LocalTimeZone("Europe/Amsterdam") ?? .utc
+
+    public init() {}
+}
+
+/// The frame scanners and decoders by protocol: the one place that maps a start byte to a scanner
+/// and a protocol to its decoder.
+public enum Codecs {
+    /// Scans for a frame of an enabled protocol starting at `bytes[start]`; nil when that byte starts
+    /// no frame of any enabled protocol.
+    public static func scan(_ bytes: [UInt8], at start: Int, end: Int, atEnd: Bool,
+                            protocols: Set<ProtocolID>) -> ScanResult? {
+        let b = bytes[start]
+        if protocols.contains(.mbus), MBusFraming.startBytes.contains(b) {
+            return MBusFraming.scan(bytes, at: start, end: end, atEnd: atEnd)
+        }
+        if (protocols.contains(.dsmr) || protocols.contains(.iec62056_21)), TextTelegramFraming.startBytes.contains(b) {
+            return TextTelegramFraming.scan(bytes, at: start, end: end, atEnd: atEnd, protocols: protocols)
+        }
+        return nil
+    }
+
+    /// Decodes one complete frame found by `scan`, appending its records. Errors and warnings carry
+    /// offsets relative to the frame's first byte.
+    public static func decode(_ frame: [UInt8], as protocolID: ProtocolID, context: FrameContext,
+                              into out: inout DecodeOutput) throws(DecodeError) {
+        switch protocolID {
+        case .mbus: try MBusDecoder.decode(frame, context: context, into: &out)
+        case .dsmr: try DSMRDecoder.decode(frame, context: context, into: &out)
+        case .iec62056_21: try IEC62056_21Decoder.decode(frame, context: context, into: &out)
+        }
+    }
+}

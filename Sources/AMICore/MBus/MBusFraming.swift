@@ -1,0 +1,50 @@
+/// Finds wired M-Bus frame boundaries in a byte stream (EN 13757-2 §5.1, FT 1.2 formats):
+/// single character `E5`, short frame `10 C A CS 16`, control and long frames `68 L L 68 … CS 16`.
+/// The checksum is left to the decoder; the scanner checks structure only.
+public enum MBusFraming {
+    public static let startBytes: Set<UInt8> = [0xE5, 0x10, 0x68]
+
+    public static func scan(_ bytes: [UInt8], at start: Int, end: Int, atEnd: Bool) -> ScanResult {
+        let available = end - start
+        func short(_ needed: Int) -> ScanResult {
+            atEnd ? .invalid(DecodeError(.mbusLink, at: start, .needMore(count: needed - available),
+                                         "frame cut short: \(available) of \(needed) bytes"), skip: 1)
+                  : .needMore
+        }
+        switch bytes[start] {
+        case 0xE5:
+            return .frame(.mbus, length: 1)
+        case 0x10:
+            guard available >= 5 else { return short(5) }
+            guard bytes[start + 4] == 0x16 else {
+                return .invalid(DecodeError(.mbusLink, at: start + 4, .malformed,
+                                            "short frame without stop byte 0x16"), skip: 1)
+            }
+            return .frame(.mbus, length: 5)
+        case 0x68:
+            guard available >= 4 else { return short(4) }
+            let l1 = Int(bytes[start + 1]), l2 = Int(bytes[start + 2])
+            guard bytes[start + 3] == 0x68 else {
+                return .invalid(DecodeError(.mbusLink, at: start + 3, .malformed,
+                                            "second start byte is \(Hex.byte(bytes[start + 3])), not 0x68"), skip: 1)
+            }
+            guard l1 == l2 else {
+                return .invalid(DecodeError(.mbusLink, at: start + 1, .malformed,
+                                            "length fields differ (\(l1) and \(l2))"), skip: 1)
+            }
+            guard l1 >= 3 else {
+                return .invalid(DecodeError(.mbusLink, at: start + 1, .malformed,
+                                            "length \(l1) is below the minimum of 3"), skip: 1)
+            }
+            let total = l1 + 6
+            guard available >= total else { return short(total) }
+            guard bytes[start + total - 1] == 0x16 else {
+                return .invalid(DecodeError(.mbusLink, at: start + total - 1, .malformed,
+                                            "no stop byte 0x16 after \(l1) bytes of data"), skip: 1)
+            }
+            return .frame(.mbus, length: total)
+        default:
+            return .invalid(DecodeError(.mbusLink, at: start, .malformed, "not an M-Bus start byte"), skip: 1)
+        }
+    }
+}

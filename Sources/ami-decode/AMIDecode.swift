@@ -1,0 +1,61 @@
+import AMICLI
+import AMICore
+import ArgumentParser
+
+@main
+struct AMIDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ami-decode",
+        abstract: "Decode meter frames into reading and event JSON lines.",
+        discussion: "Reads hex text, raw captures or frame records (see ami-jsonl(5)) from FILEs or stdin. See ami-decode(1)."
+    )
+
+    @Argument(help: "Input files; '-' or none means stdin.")
+    var files: [String] = []
+
+    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr.")
+    var `protocol`: String = "auto"
+
+    @Option(name: .long, help: "Input layout: auto, hex, binary, jsonl.")
+    var input: String = "auto"
+
+    @Flag(name: .long, help: "Decode frames whose checksum, CRC or BCC is wrong (reported as a warning).")
+    var ignoreChecksums = false
+
+    @Option(name: .long, help: "IANA time zone of meter clocks that keep local time (M-Bus, IEC 62056-21).")
+    var meterTz: String = "UTC"
+
+    @Option(name: .long, help: "IANA time zone of DSMR timestamps without a W/S suffix.")
+    var dsmrTz: String = "Europe/Amsterdam"
+
+    @Flag(name: .long, help: "Write each record as soon as it is decoded (for live streams).")
+    var lineBuffered = false
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`) != nil else {
+            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr)")
+        }
+        guard InputFormat(rawValue: input) != nil else {
+            throw ValidationError("unknown input layout '\(input)' (auto, hex, binary, jsonl)")
+        }
+        guard LocalTimeZone(meterTz) != nil else { throw ValidationError("unknown time zone '\(meterTz)'") }
+        guard LocalTimeZone(dsmrTz) != nil else { throw ValidationError("unknown time zone '\(dsmrTz)'") }
+    }
+
+    func run() throws {
+        ToolMain.prepare()
+        var options = DecodeOptions()
+        if let p = ProtocolID(rawValue: `protocol`) { options.protocols = [p] }
+        options.ignoreChecksums = ignoreChecksums
+        options.meterTimeZone = LocalTimeZone(meterTz)!
+        options.dsmrTimeZone = LocalTimeZone(dsmrTz)!
+        let diagnostics = Diagnostics(program: "ami-decode")
+        let sink = RecordOutput(output: CheckedOutput(lineBuffered: lineBuffered), diagnostics: diagnostics)
+        let status = DecodeCommand.run(inputs: (files.isEmpty ? ["-"] : files).map(InputFile.init),
+                                       format: InputFormat(rawValue: input)!, options: options,
+                                       strict: common.strict, sink: sink)
+        ToolMain.exit(status)
+    }
+}
