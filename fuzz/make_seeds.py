@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Builds a throw-away seed corpus per fuzz target (used by fuzz/run; standard library only).
+
+    fuzz/make_seeds.py OUTDIR [--corpus DIR] [TARGET...]
+
+Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
+
+* the shared corpus (``../shared/corpus`` unless --corpus says otherwise), if present:
+  mbus: the libmbus ``.hex`` files as binary; dsmr: the ``.txt`` telegrams; iec62056-21: the
+  ``.bin`` readouts; hex: the ``.hex`` files as they are plus the DSMR/IEC files written as hex;
+  jsonl: ``{"type":"frame","v":1,"hex":...,"protocol":...}`` lines made from all of these;
+* the shipped ``samples/`` (always);
+* regression inputs committed in ``fuzz/crashes/<target>/`` (always, every file but dotfiles).
+
+Prints one line per target, ``TARGET COUNT (where from)``, and a note on stderr when the shared
+corpus is missing. The corpus is read, never copied into the repository.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl"]
+HEX = set("0123456789abcdefABCDEF")
+
+
+def hex_to_bytes(text):
+    """libmbus's reading of a .hex file: pairs of hex digits; other tokens (such as the lone
+    ``D`` in manual_frame1.hex) are skipped."""
+    out = bytearray()
+    for token in text.split():
+        if len(token) % 2 == 0 and all(c in HEX for c in token):
+            out += bytes.fromhex(token)
+    return bytes(out)
+
+
+def files(folder, suffix):
+    if not os.path.isdir(folder):
+        return []
+    found = []
+    for root, _, names in os.walk(folder):
+        found += [os.path.join(root, n) for n in names if n.endswith(suffix)]
+    return sorted(found)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def frame_line(data, protocol, extra=None):
+    record = {"type": "frame", "v": 1}
+    record.update(extra or {})
+    record["hex"] = data.hex().upper()
+    record["protocol"] = protocol
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parser = argparse.ArgumentParser(description="Build fuzz seed corpora.")
+    parser.add_argument("outdir")
+    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(root), "shared", "corpus"))
+    parser.add_argument("targets", nargs="*", default=TARGETS)
+    args = parser.parse_intermixed_args()
+    for t in args.targets:
+        if t not in TARGETS:
+            parser.error("unknown target %s (%s)" % (t, ", ".join(TARGETS)))
+
+    corpus = args.corpus if os.path.isdir(args.corpus) else None
+    if corpus is None:
+        print("make_seeds: no shared corpus at %s; seeding from samples/ and fuzz/crashes/ only"
+              % args.corpus, file=sys.stderr)
+    samples = os.path.join(root, "samples")
+
+    # Frames by protocol, from the corpus and the samples: (bytes, where).
+    mbus, dsmr, iec, hex_texts = [], [], [], []
+    sample_hex = os.path.join(samples, "mbus", "libmbus-test-frames.hex")
+    if os.path.exists(sample_hex):
+        text = read(sample_hex)
+        hex_texts.append((text, "samples"))
+        for line in text.decode("latin-1").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                mbus.append((hex_to_bytes(line), "samples"))
+    dsmr += [(read(p), "samples") for p in files(os.path.join(samples, "dsmr"), ".txt")]
+    iec += [(read(p), "samples") for p in files(os.path.join(samples, "iec62056-21"), ".bin")]
+    if corpus:
+        for p in files(os.path.join(corpus, "mbus"), ".hex"):
+            text = read(p)
+            hex_texts.append((text, "corpus"))
+            mbus.append((hex_to_bytes(text.decode("latin-1")), "corpus"))
+        dsmr += [(read(p), "corpus") for p in files(os.path.join(corpus, "dsmr"), ".txt")]
+        iec += [(read(p), "corpus") for p in files(os.path.join(corpus, "iec62056-21"), ".bin")]
+
+    seeds = {t: [] for t in TARGETS}
+    seeds["mbus"] = list(mbus)
+    # One stream of several frames back to back, as a real capture would have them.
+    seeds["mbus"].append((b"".join(f for f, _ in mbus[:8]), "samples"))
+    seeds["dsmr"] = list(dsmr)
+    seeds["iec62056-21"] = list(iec)
+    seeds["hex"] = list(hex_texts)
+    seeds["hex"] += [(data.hex().upper().encode() + b"\n", where) for data, where in dsmr + iec]
+    for protocol, frames in (("mbus", mbus), ("dsmr", dsmr), ("iec62056-21", iec)):
+        seeds["jsonl"] += [(frame_line(data, protocol), where) for data, where in frames]
+    if mbus:
+        first = mbus[0][0]
+        seeds["jsonl"].append((
+            frame_line(first, "mbus", {"time": "2024-03-31T01:59:59Z", "source": "fuzz", "meter": "m1"})
+            + frame_line(first, "mbus", {"dir": "tx"})
+            + b'{"type":"note","v":1,"text":"passed through"}\n'
+            + frame_line(mbus[-1][0], "mbus"), "samples"))
+
+    for t in args.targets:
+        crashes = os.path.join(root, "fuzz", "crashes", t)
+        if os.path.isdir(crashes):
+            seeds[t] += [(read(os.path.join(crashes, n)), "crashes") for n in sorted(os.listdir(crashes))
+                         if not n.startswith(".") and os.path.isfile(os.path.join(crashes, n))]
+        out = os.path.join(args.outdir, t)
+        os.makedirs(out, exist_ok=True)
+        written = set()
+        origin = {}
+        for data, where in seeds[t]:
+            name = hashlib.sha1(data).hexdigest()
+            if name in written:
+                continue
+            written.add(name)
+            origin[where] = origin.get(where, 0) + 1
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(data)
+        print("%s %d (%s)" % (t, len(written), ", ".join("%s %d" % kv for kv in sorted(origin.items()))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
