@@ -92,6 +92,10 @@ def table(path):
             fmt(r.get("frames_per_s"), ",d"), fmt(rss, ".1f"), fmt(r.get("records"), "d"),
             fmt(r.get("exit"), "d"), "; ".join(notes)))
 
+    if any(r.get("protocol") == "dsmr" for r in runs):
+        print("(DSMR rows count telegrams as frames; records are JSON lines for ami-decode,"
+              " parsed objects for the peers)")
+
     # Peak memory against input size: the same ami run at N and 2N frames.
     growth = []
     for r in runs:
