@@ -21,6 +21,112 @@ enum MBusDataRecord {
         var isDateTime: Bool
     }
 
+    /// The `time` of each reading of a frame: the plain time point of the same storage number and
+    /// subunit (else of subunit 0) in the frame, a date and time before a date; for storage 0 without
+    /// one, the frame's receive time; else none.
+    struct FrameTimes {
+        var points: [TimePoint]
+        var receiveTime: UTCTime?
+        /// The time of storage 0, subunit 0: the frame's own time.
+        private(set) var now: UTCTime? = nil
+
+        init(points: [TimePoint], receiveTime: UTCTime?) {
+            self.points = points
+            self.receiveTime = receiveTime
+            self.now = lookup(0, 0)
+        }
+
+        @inline(__always)
+        func time(storage: Int, subunit: Int) -> UTCTime? {
+            if storage == 0 && subunit == 0 { return now }
+            if points.isEmpty { return storage == 0 ? receiveTime : nil }
+            return lookup(storage, subunit)
+        }
+
+        private func lookup(_ storage: Int, _ subunit: Int) -> UTCTime? {
+            var best: TimePoint? = nil
+            for p in points where p.storage == storage && p.subunit == subunit {
+                if best == nil || (p.isDateTime && !(best?.isDateTime ?? false)) { best = p }
+            }
+            if let b = best { return b.utc }
+            if subunit != 0 { return lookup(storage, 0) }
+            return storage == 0 ? receiveTime : nil
+        }
+    }
+
+    /// Finds the plain time points of the records in `range` ahead of decoding them, so that every
+    /// reading is made with its time. Stops quietly at anything malformed: decoding reports it.
+    static func scanTimePoints(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool,
+                               zone: LocalTimeZone) -> [TimePoint] {
+        var points: [TimePoint] = []
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            let dif = bytes[i]
+            i += 1
+            if dif == 0x2F || dif == 0x7F { continue }
+            if dif & 0x0F == 0x0F { break }
+            var storage = Int((dif >> 6) & 1), subunit = 0, n = 0
+            var more = dif & 0x80 != 0
+            while more {
+                guard i < end, n < maxExtensions else { return points }
+                let d = bytes[i]
+                i += 1
+                storage |= Int(d & 0x0F) << (1 + 4 * n)
+                subunit |= Int((d >> 6) & 1) << n
+                n += 1
+                more = d & 0x80 != 0
+            }
+            guard i < end else { break }
+            let vif = bytes[i]
+            i += 1
+            if vif & 0x7F == 0x7C {
+                guard i < end else { break }
+                i += 1 + Int(bytes[i])
+            }
+            more = vif & 0x80 != 0
+            n = 0
+            while more {
+                guard i < end, n < maxExtensions else { return points }
+                more = bytes[i] & 0x80 != 0
+                i += 1
+                n += 1
+            }
+            let coding = dif & 0x0F
+            let size: Int
+            switch coding {
+            case 0x0, 0x8: size = 0
+            case 0x1...0x4: size = Int(coding)
+            case 0x5: size = 4
+            case 0x6, 0xE: size = 6
+            case 0x7: size = 8
+            case 0x9...0xC: size = Int(coding) - 8
+            default:
+                guard i < end else { return points }
+                let l = Int(bytes[i])
+                i += 1
+                switch l {
+                case 0x00...0xBF: size = l
+                case 0xC0...0xDF: size = l & 0x0F
+                case 0xE0...0xEF: size = l - 0xE0
+                case 0xF0...0xF4: size = 4 * (l - 0xEC)
+                case 0xF5: size = 48
+                case 0xF6: size = 64
+                default: return points
+                }
+            }
+            guard size <= end - i else { break }
+            if (vif == 0x6C || vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
+                let d = MBusDateTime.decode(bytes, i..<(i + size), bigEndian: bigEndian, zone: zone)
+                if let t = d.utc {
+                    points.append(TimePoint(storage: storage, subunit: subunit, utc: t, isDateTime: d.isDateTime))
+                }
+            }
+            i += size
+        }
+        return points
+    }
+
     /// What a combinable VIFE chain turned the record into.
     enum Modifier: Equatable {
         case none
@@ -35,10 +141,10 @@ enum MBusDataRecord {
     // MARK: - the record loop
 
     /// Decodes every record from the cursor to its end, appending one reading per data record to
-    /// `out` and the plain time points to `timePoints`. A record that cannot be decoded stops the
-    /// frame: the error names the record and points at its DIF.
-    static func decodeAll(_ c: inout ByteCursor, frame info: FrameInfo, into out: inout DecodeOutput,
-                          timePoints: inout [TimePoint]) throws(DecodeError) {
+    /// `out`, each with the time `times` gives its storage. A record that cannot be decoded stops
+    /// the frame: the error names the record and points at its DIF.
+    static func decodeAll(_ c: inout ByteCursor, frame info: FrameInfo, times: FrameTimes,
+                          into out: inout DecodeOutput) throws(DecodeError) {
         var index = 0
         while !c.isAtEnd {
             let difOffset = c.offset
@@ -59,7 +165,8 @@ enum MBusDataRecord {
                     Hex.append(c.bytes[r], to: &hex)
                     out.records.append(.reading(Reading(
                         meter: info.meter, medium: info.medium, quantity: .manufacturerSpecific,
-                        value: .text(String(decoding: hex, as: UTF8.self)), storage: 0, tariff: 0, subunit: 0,
+                        value: .text(String(decoding: hex, as: UTF8.self)), time: times.now, storage: 0,
+                        tariff: 0, subunit: 0,
                         function: .instantaneous, record: index,
                         note: dif == 0x1F ? "more_records_follow" : nil, provenance: info.provenance)))
                     return
@@ -71,7 +178,7 @@ enum MBusDataRecord {
             var stage: StaticString = "DIF"
             do {
                 try decodeRecord(&c, dif: dif, difOffset: difOffset, index: index, stage: &stage, frame: info,
-                                 into: &out, timePoints: &timePoints)
+                                 times: times, into: &out)
             } catch {
                 if case .needMore = error.kind {
                     throw DecodeError(.mbusApplication, at: difOffset, .malformed,
@@ -86,9 +193,8 @@ enum MBusDataRecord {
     // MARK: - one record
 
     private static func decodeRecord(_ c: inout ByteCursor, dif: UInt8, difOffset: Int, index: Int,
-                                     stage: inout StaticString, frame info: FrameInfo,
-                                     into out: inout DecodeOutput,
-                                     timePoints: inout [TimePoint]) throws(DecodeError) {
+                                     stage: inout StaticString, frame info: FrameInfo, times: FrameTimes,
+                                     into out: inout DecodeOutput) throws(DecodeError) {
         // DIB: DIF bit 6 is storage bit 0; each DIFE adds 4 storage bits, 2 tariff bits and 1
         // subunit bit (EN 13757-3 "Data information block").
         var storage = Int((dif >> 6) & 1), tariff = 0, subunit = 0
@@ -119,7 +225,10 @@ enum MBusDataRecord {
         let vif = try c.u8()
         var more2 = vif & 0x80 != 0
         var vifeCount = 0
-        var entry: MBusVIFEntry
+        // The table and the index of the VIF's entry; its fields are read in place (no copy of its
+        // strings) on this hot path.
+        var table = MBusVIFTables.primary
+        var at = Int(vif & 0x7F)
         var note: String? = nil
         func addNote(_ s: String) { note = note.map { $0 + "; " + s } ?? s }
         let code = vif & 0x7F
@@ -134,7 +243,6 @@ enum MBusDataRecord {
                                   "record \(index): variable-length VIF too long (\(length) bytes)")
             }
             let r = try c.range(Int(length))
-            entry = MBusVIFTables.primary[0x7C]
             addNote(text(c.bytes, r, reversed: !info.bigEndian))
             stage = "VIF"
         case 0x7B where more2, 0x7D where more2:
@@ -142,23 +250,24 @@ enum MBusDataRecord {
             let ext = try c.u8()
             vifeCount = 1
             more2 = ext & 0x80 != 0
-            entry = code == 0x7B ? MBusVIFTables.fb[Int(ext & 0x7F)] : MBusVIFTables.fd[Int(ext & 0x7F)]
-            if entry.kind == .reserved {
+            table = code == 0x7B ? MBusVIFTables.fb : MBusVIFTables.fd
+            at = Int(ext & 0x7F)
+            if table[at].kind == .reserved {
                 addNote("vif " + Hex.string([vif, ext], separator: " "))
             }
         default:
-            entry = MBusVIFTables.primary[Int(code)]
-            if entry.kind == .reserved { addNote("vif " + Hex.string(CollectionOfOne(vif))) }
+            if table[at].kind == .reserved { addNote("vif " + Hex.string(CollectionOfOne(vif))) }
         }
-        if let n = entry.note { addNote(n) }
+        let kind = table[at].kind
+        let vifExponent = Int(table[at].exponent)
+        if let n = table[at].note { addNote(n) }
 
         // Combinable VIFEs.
-        var exponent = Int(entry.exponent)
+        var exponent = vifExponent
         var modifier = Modifier.none
-        var manufacturerVIFEs = entry.kind == .manufacturer
+        var manufacturerVIFEs = kind == .manufacturer
         var manufacturerBytes: [UInt8] = []
         var fcNext = false
-        var vifeNotes = false
         while more2 {
             guard vifeCount < maxExtensions else {
                 throw DecodeError(.mbusApplication, at: difOffset, .malformed,
@@ -174,22 +283,21 @@ enum MBusDataRecord {
             if fcNext {
                 fcNext = false
                 addNote("vife fc " + Hex.string(CollectionOfOne(vife & 0x7F)))
-                vifeNotes = true
                 continue
             }
             switch MBusVIFTables.combinable[Int(vife & 0x7F)] {
             case .nothing: break
-            case .note(let s): addNote(s); vifeNotes = true
-            case .error(let s): addNote("error: " + s); vifeNotes = true
+            case .note(let s): addNote(s)
+            case .error(let s): addNote("error: " + s)
             case .scale(let n): exponent += Int(n)
-            case .dateOf(let s): modifier = .dateOf(s); vifeNotes = true
-            case .durationOf(let s, let f): modifier = .durationOf(s, f); vifeNotes = true
-            case .countOf(let s): modifier = .countOf(s); vifeNotes = true
-            case .manufacturer: manufacturerVIFEs = true; vifeNotes = true
+            case .dateOf(let s): modifier = .dateOf(s)
+            case .durationOf(let s, let f): modifier = .durationOf(s, f)
+            case .countOf(let s): modifier = .countOf(s)
+            case .manufacturer: manufacturerVIFEs = true
             case .extensionFC: fcNext = true
             }
         }
-        if manufacturerVIFEs && entry.kind != .manufacturer {
+        if manufacturerVIFEs && kind != .manufacturer {
             addNote(manufacturerBytes.isEmpty ? "manufacturer-specific"
                                               : "manufacturer-specific vife " + Hex.string(manufacturerBytes))
         } else if !manufacturerBytes.isEmpty {
@@ -200,30 +308,30 @@ enum MBusDataRecord {
         stage = "data"
         let coding = dif & 0x0F
         let value: ReadingValue
-        var quantity = entry.quantity
-        var unit = entry.unit
-        var factor = Int64(entry.factor)
+        var quantity = table[at].quantity
+        var unit = table[at].unit
+        var factor = Int64(table[at].factor)
         switch modifier {
         case .none: break
         case .dateOf(let s):
-            addNote(s + " " + entry.quantity.rawValue)
+            addNote(s + " " + quantity.rawValue)
             quantity = .timePoint
             unit = nil
         case .durationOf(let s, let f):
-            addNote(s + " " + entry.quantity.rawValue)
+            addNote(s + " " + quantity.rawValue)
             quantity = .duration
             unit = .second
             factor = Int64(f)
-            exponent -= Int(entry.exponent)
+            exponent -= vifExponent
         case .countOf(let s):
-            addNote(s + " " + entry.quantity.rawValue)
+            addNote(s + " " + quantity.rawValue)
             quantity = .count
             unit = nil
             factor = 1
-            exponent -= Int(entry.exponent)
+            exponent -= vifExponent
         }
         let isDate: Bool
-        if case .dateOf = modifier { isDate = true } else { isDate = entry.kind == .timePoint }
+        if case .dateOf = modifier { isDate = true } else { isDate = kind == .timePoint }
 
         switch coding {
         case 0x0, 0x8:
@@ -233,16 +341,10 @@ enum MBusDataRecord {
             let size = coding == 0x6 ? 6 : (coding == 0x7 ? 8 : Int(coding))
             let r = try c.range(size)
             if isDate {
-                let d = MBusDateTime.decode(c.bytes, r, bigEndian: info.bigEndian, zone: info.zone)
-                if entry.kind == .timePoint && modifier == .none && !vifeNotes, let t = d.utc,
-                   code == 0x6C || code == 0x6D {
-                    timePoints.append(TimePoint(storage: storage, subunit: subunit, utc: t,
-                                                isDateTime: d.isDateTime))
-                }
-                value = .text(d.text)
+                value = .text(MBusDateTime.decode(c.bytes, r, bigEndian: info.bigEndian, zone: info.zone).text)
             } else {
                 let raw = uint(c.bytes, r, bigEndian: info.bigEndian)
-                if entry.kind == .unsignedNumber {
+                if kind == .unsignedNumber {
                     guard raw <= UInt64(Int64.max) else {
                         value = .text(String(raw))
                         break
@@ -287,10 +389,11 @@ enum MBusDataRecord {
         }
         if isDate, case .number = value { addNote("unexpected data coding for a date") }
 
-        out.records.append(.reading(Reading(
+        let reading = Reading(
             meter: info.meter, medium: info.medium, quantity: quantity, value: value, unit: unit,
-            storage: storage, tariff: tariff, subunit: subunit, function: function, record: index, note: note,
-            provenance: info.provenance)))
+            time: times.time(storage: storage, subunit: subunit), storage: storage, tariff: tariff, subunit: subunit,
+            function: function, record: index, note: note, provenance: info.provenance)
+        out.records.append(.reading(consume reading))
     }
 
     // MARK: - values

@@ -174,43 +174,15 @@ public enum MBusDecoder {
                                             bigEndian: bigEndian, zone: context.options.meterTimeZone)
         var cursor = ByteCursor(frame, start: data.lowerBound + headerLength, end: data.upperBound,
                                 layer: .mbusApplication)
-        let first = out.records.count
-        var timePoints: [MBusDataRecord.TimePoint] = []
-        try MBusDataRecord.decodeAll(&cursor, frame: info, into: &out, timePoints: &timePoints)
-        let now = assignTimes(&out, from: first, timePoints: timePoints, receiveTime: context.receiveTime)
+        let records = (data.lowerBound + headerLength)..<data.upperBound
+        let times = MBusDataRecord.FrameTimes(
+            points: MBusDataRecord.scanTimePoints(frame, records, bigEndian: bigEndian, zone: info.zone),
+            receiveTime: context.receiveTime)
+        try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, into: &out)
         if let s = status {
-            MBusHeader.statusEvents(s, manufacturerMask: 0xE0, meter: meter, time: now, provenance: provenance,
+            MBusHeader.statusEvents(s, manufacturerMask: 0xE0, meter: meter, time: times.now, provenance: provenance,
                                     into: &out)
         }
-    }
-
-    /// Sets the `time` of the readings from `first` on: the plain time point of the same storage
-    /// number and subunit (else of subunit 0) in the frame, preferring date and time over a date;
-    /// for storage 0 without one, the frame's receive time. Returns the time of storage 0.
-    static func assignTimes(_ out: inout DecodeOutput, from first: Int, timePoints: [MBusDataRecord.TimePoint],
-                            receiveTime: UTCTime?) -> UTCTime? {
-        func lookup(_ storage: Int, _ subunit: Int) -> UTCTime? {
-            var best: MBusDataRecord.TimePoint? = nil
-            for p in timePoints where p.storage == storage && p.subunit == subunit {
-                if best == nil || (p.isDateTime && !(best?.isDateTime ?? false)) { best = p }
-            }
-            if best == nil && subunit != 0 { return lookup(storage, 0) }
-            if let b = best { return b.utc }
-            return storage == 0 ? receiveTime : nil
-        }
-        let now = lookup(0, 0)
-        if timePoints.isEmpty && receiveTime == nil { return now }
-        var i = first
-        while i < out.records.count {
-            if case .reading(var r) = out.records[i], let s = r.storage {
-                if let t = lookup(s, r.subunit ?? 0) {
-                    r.time = t
-                    out.records[i] = .reading(r)
-                }
-            }
-            i += 1
-        }
-        return now
     }
 
     // MARK: - fixed data structure
@@ -237,7 +209,6 @@ public enum MBusDecoder {
         let medium = MBusHeader.fixedMediumNames[Int(mediumCode & 0x0F)]
         let provenance = context.provenance(.mbus)
         let stored = status & 0x40 != 0
-        let first = out.records.count
         for k in 0..<2 {
             let r = (h + 8 + 4 * k)..<(h + 12 + 4 * k)
             let raw: Int64?
@@ -264,11 +235,11 @@ public enum MBusDecoder {
                 note = note.map { $0 + "; invalid BCD" } ?? "invalid BCD"
             }
             out.records.append(.reading(Reading(
-                meter: meter, medium: medium, quantity: u.quantity, value: value, unit: u.unit, storage: storage,
-                tariff: 0, subunit: 0, function: .instantaneous, record: k, note: note, provenance: provenance)))
+                meter: meter, medium: medium, quantity: u.quantity, value: value, unit: u.unit,
+                time: storage == 0 ? context.receiveTime : nil, storage: storage, tariff: 0, subunit: 0, function: .instantaneous, record: k, note: note, provenance: provenance)))
         }
-        let now = assignTimes(&out, from: first, timePoints: [], receiveTime: context.receiveTime)
-        MBusHeader.statusEvents(status, manufacturerMask: 0x20, meter: meter, time: now, provenance: provenance,
+        MBusHeader.statusEvents(status, manufacturerMask: 0x20, meter: meter, time: context.receiveTime,
+                                provenance: provenance,
                                 into: &out)
     }
 
