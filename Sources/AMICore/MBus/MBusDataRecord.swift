@@ -1,0 +1,553 @@
+/// The data records of the variable data structure (EN 13757-3 "Variable data structure"; M-Bus
+/// documentation rev. 4.8 §6.3): each a data information block (DIF and up to 10 DIFEs), a value
+/// information block (VIF and up to 10 VIFEs) and the data the DIF codes.
+enum MBusDataRecord {
+    /// What is fixed for all records of one frame.
+    struct FrameInfo {
+        var meter: String
+        var medium: String?
+        var provenance: Provenance
+        /// Mode 2 (CI 0x76): multi-byte values most significant byte first.
+        var bigEndian: Bool
+        var zone: LocalTimeZone
+    }
+
+    /// A plain time point of a storage (VIF 0x6C / 0x6D without VIFEs), for the `time` of the
+    /// readings of that storage.
+    struct TimePoint {
+        var storage: Int
+        var subunit: Int
+        var utc: UTCTime
+        var isDateTime: Bool
+    }
+
+    /// The `time` of each reading of a frame: the plain time point of the same storage number and
+    /// subunit (else of subunit 0) in the frame, a date and time before a date; for storage 0 without
+    /// one, the frame's receive time; else none.
+    struct FrameTimes {
+        var points: [TimePoint]
+        var receiveTime: UTCTime?
+        /// The time of storage 0, subunit 0: the frame's own time.
+        private(set) var now: UTCTime? = nil
+
+        init(points: [TimePoint], receiveTime: UTCTime?) {
+            self.points = points
+            self.receiveTime = receiveTime
+            self.now = lookup(0, 0)
+        }
+
+        @inline(__always)
+        func time(storage: Int, subunit: Int) -> UTCTime? {
+            if storage == 0 && subunit == 0 { return now }
+            if points.isEmpty { return storage == 0 ? receiveTime : nil }
+            return lookup(storage, subunit)
+        }
+
+        private func lookup(_ storage: Int, _ subunit: Int) -> UTCTime? {
+            var best: TimePoint? = nil
+            for p in points where p.storage == storage && p.subunit == subunit {
+                if best == nil || (p.isDateTime && !(best?.isDateTime ?? false)) { best = p }
+            }
+            if let b = best { return b.utc }
+            if subunit != 0 { return lookup(storage, 0) }
+            return storage == 0 ? receiveTime : nil
+        }
+    }
+
+    /// Finds the plain time points of the records in `range` ahead of decoding them, so that every
+    /// reading is made with its time. Stops quietly at anything malformed: decoding reports it.
+    static func scanTimePoints(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool,
+                               zone: LocalTimeZone) -> [TimePoint] {
+        var points: [TimePoint] = []
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            let dif = bytes[i]
+            i += 1
+            if dif == 0x2F || dif == 0x7F { continue }
+            if dif & 0x0F == 0x0F { break }
+            var storage = Int((dif >> 6) & 1), subunit = 0, n = 0
+            var more = dif & 0x80 != 0
+            while more {
+                guard i < end, n < maxExtensions else { return points }
+                let d = bytes[i]
+                i += 1
+                storage |= Int(d & 0x0F) << (1 + 4 * n)
+                subunit |= Int((d >> 6) & 1) << n
+                n += 1
+                more = d & 0x80 != 0
+            }
+            guard i < end else { break }
+            let vif = bytes[i]
+            i += 1
+            if vif & 0x7F == 0x7C {
+                guard i < end else { break }
+                i += 1 + Int(bytes[i])
+            }
+            more = vif & 0x80 != 0
+            n = 0
+            while more {
+                guard i < end, n < maxExtensions else { return points }
+                more = bytes[i] & 0x80 != 0
+                i += 1
+                n += 1
+            }
+            let coding = dif & 0x0F
+            let size: Int
+            switch coding {
+            case 0x0, 0x8: size = 0
+            case 0x1...0x4: size = Int(coding)
+            case 0x5: size = 4
+            case 0x6, 0xE: size = 6
+            case 0x7: size = 8
+            case 0x9...0xC: size = Int(coding) - 8
+            default:
+                guard i < end else { return points }
+                let l = Int(bytes[i])
+                i += 1
+                switch l {
+                case 0x00...0xBF: size = l
+                case 0xC0...0xDF: size = l & 0x0F
+                case 0xE0...0xEF: size = l - 0xE0
+                case 0xF0...0xF4: size = 4 * (l - 0xEC)
+                case 0xF5: size = 48
+                case 0xF6: size = 64
+                default: return points
+                }
+            }
+            guard size <= end - i else { break }
+            if (vif == 0x6C || vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
+                let d = MBusDateTime.decode(bytes, i..<(i + size), bigEndian: bigEndian, zone: zone)
+                if let t = d.utc {
+                    points.append(TimePoint(storage: storage, subunit: subunit, utc: t, isDateTime: d.isDateTime))
+                }
+            }
+            i += size
+        }
+        return points
+    }
+
+    /// What a combinable VIFE chain turned the record into.
+    enum Modifier: Equatable {
+        case none
+        case dateOf(String)
+        case durationOf(String, Int32)
+        case countOf(String)
+    }
+
+    /// The most DIFEs and VIFEs a record may have (EN 13757-3; libmbus's limit too).
+    static let maxExtensions = 10
+
+    // MARK: - the record loop
+
+    /// Decodes every record from the cursor to its end, appending one reading per data record to
+    /// `out`, each with the time `times` gives its storage. A record that cannot be decoded stops
+    /// the frame: the error names the record and points at its DIF.
+    static func decodeAll(_ c: inout ByteCursor, frame info: FrameInfo, times: FrameTimes,
+                          into out: inout DecodeOutput) throws(DecodeError) {
+        var index = 0
+        while !c.isAtEnd {
+            let difOffset = c.offset
+            let dif = try c.u8()
+            if dif & 0x0F == 0x0F {
+                // Special functions (DIF data field 1111).
+                switch dif {
+                case 0x2F:
+                    continue        // idle filler
+                case 0x7F:
+                    continue        // global readout request: a master's, no data
+                case 0x0F, 0x1F:
+                    // Manufacturer-specific data to the end of the user data; 0x1F: more records
+                    // follow in the next telegram (EN 13757-3:2018 §6.5).
+                    let r = try c.range(c.remaining)
+                    var hex: [UInt8] = []
+                    hex.reserveCapacity(r.count * 2)
+                    Hex.append(c.bytes[r], to: &hex)
+                    out.records.append(.reading(Reading(
+                        meter: info.meter, medium: info.medium, quantity: .manufacturerSpecific,
+                        value: .text(String(decoding: hex, as: UTF8.self)), time: times.now, storage: 0,
+                        tariff: 0, subunit: 0,
+                        function: .instantaneous, record: index,
+                        note: dif == 0x1F ? "more_records_follow" : nil, provenance: info.provenance)))
+                    return
+                default:
+                    throw DecodeError(.mbusApplication, at: difOffset, .unsupported,
+                                      "record \(index): reserved special function DIF \(Hex.byte(dif))")
+                }
+            }
+            var stage: StaticString = "DIF"
+            do {
+                try decodeRecord(&c, dif: dif, difOffset: difOffset, index: index, stage: &stage, frame: info,
+                                 times: times, into: &out)
+            } catch {
+                if case .needMore = error.kind {
+                    throw DecodeError(.mbusApplication, at: difOffset, .malformed,
+                                      "record \(index): premature end of record at \(stage) (\(error.message))")
+                }
+                throw error
+            }
+            index += 1
+        }
+    }
+
+    // MARK: - one record
+
+    private static func decodeRecord(_ c: inout ByteCursor, dif: UInt8, difOffset: Int, index: Int,
+                                     stage: inout StaticString, frame info: FrameInfo, times: FrameTimes,
+                                     into out: inout DecodeOutput) throws(DecodeError) {
+        // DIB: DIF bit 6 is storage bit 0; each DIFE adds 4 storage bits, 2 tariff bits and 1
+        // subunit bit (EN 13757-3 "Data information block").
+        var storage = Int((dif >> 6) & 1), tariff = 0, subunit = 0
+        var more = dif & 0x80 != 0
+        var difeCount = 0
+        while more {
+            guard difeCount < maxExtensions else {
+                throw DecodeError(.mbusApplication, at: difOffset, .malformed,
+                                  "record \(index): too many DIFEs (more than \(maxExtensions))")
+            }
+            let dife = try c.u8()
+            storage |= Int(dife & 0x0F) << (1 + 4 * difeCount)
+            tariff |= Int((dife >> 4) & 0x03) << (2 * difeCount)
+            subunit |= Int((dife >> 6) & 0x01) << difeCount
+            difeCount += 1
+            more = dife & 0x80 != 0
+        }
+        let function: RecordFunction
+        switch (dif >> 4) & 0x03 {
+        case 0: function = .instantaneous
+        case 1: function = .maximum
+        case 2: function = .minimum
+        default: function = .error
+        }
+
+        // VIB.
+        stage = "VIF"
+        let vif = try c.u8()
+        var more2 = vif & 0x80 != 0
+        var vifeCount = 0
+        // The table and the index of the VIF's entry; its fields are read in place (no copy of its
+        // strings) on this hot path.
+        var table = MBusVIFTables.primary
+        var at = Int(vif & 0x7F)
+        var note: String? = nil
+        func addNote(_ s: String) { note = note.map { $0 + "; " + s } ?? s }
+        let code = vif & 0x7F
+        switch code {
+        case 0x7C:
+            // Plain-text VIF: a length and the unit in ASCII, last character first; the VIFEs follow
+            // the text (the order libmbus and the meters of the corpus use).
+            stage = "variable-length VIF"
+            let length = try c.u8()
+            guard length <= 0xBF else {
+                throw DecodeError(.mbusApplication, at: difOffset, .malformed,
+                                  "record \(index): variable-length VIF too long (\(length) bytes)")
+            }
+            let r = try c.range(Int(length))
+            addNote(text(c.bytes, r, reversed: !info.bigEndian))
+            stage = "VIF"
+        case 0x7B where more2, 0x7D where more2:
+            // 0xFB / 0xFD: the first VIFE is a code of the extension table.
+            let ext = try c.u8()
+            vifeCount = 1
+            more2 = ext & 0x80 != 0
+            table = code == 0x7B ? MBusVIFTables.fb : MBusVIFTables.fd
+            at = Int(ext & 0x7F)
+            if table[at].kind == .reserved {
+                addNote("vif " + Hex.string([vif, ext], separator: " "))
+            }
+        default:
+            if table[at].kind == .reserved { addNote("vif " + Hex.string(CollectionOfOne(vif))) }
+        }
+        let kind = table[at].kind
+        let vifExponent = Int(table[at].exponent)
+        if let n = table[at].note { addNote(n) }
+
+        // Combinable VIFEs.
+        var exponent = vifExponent
+        var modifier = Modifier.none
+        var manufacturerVIFEs = kind == .manufacturer
+        var manufacturerBytes: [UInt8] = []
+        var fcNext = false
+        while more2 {
+            guard vifeCount < maxExtensions else {
+                throw DecodeError(.mbusApplication, at: difOffset, .malformed,
+                                  "record \(index): too many VIFEs (more than \(maxExtensions))")
+            }
+            let vife = try c.u8()
+            vifeCount += 1
+            more2 = vife & 0x80 != 0
+            if manufacturerVIFEs {
+                manufacturerBytes.append(vife)
+                continue
+            }
+            if fcNext {
+                fcNext = false
+                addNote("vife fc " + Hex.string(CollectionOfOne(vife & 0x7F)))
+                continue
+            }
+            switch MBusVIFTables.combinable[Int(vife & 0x7F)] {
+            case .nothing: break
+            case .note(let s): addNote(s)
+            case .error(let s): addNote("error: " + s)
+            case .scale(let n): exponent += Int(n)
+            case .dateOf(let s): modifier = .dateOf(s)
+            case .durationOf(let s, let f): modifier = .durationOf(s, f)
+            case .countOf(let s): modifier = .countOf(s)
+            case .manufacturer: manufacturerVIFEs = true
+            case .extensionFC: fcNext = true
+            }
+        }
+        if manufacturerVIFEs && kind != .manufacturer {
+            addNote(manufacturerBytes.isEmpty ? "manufacturer-specific"
+                                              : "manufacturer-specific vife " + Hex.string(manufacturerBytes))
+        } else if !manufacturerBytes.isEmpty {
+            addNote("vife " + Hex.string(manufacturerBytes))
+        }
+
+        // Data (EN 13757-3:2018 Table 4, "Coding of the data field").
+        stage = "data"
+        let coding = dif & 0x0F
+        let value: ReadingValue
+        var quantity = table[at].quantity
+        var unit = table[at].unit
+        var factor = Int64(table[at].factor)
+        switch modifier {
+        case .none: break
+        case .dateOf(let s):
+            addNote(s + " " + quantity.rawValue)
+            quantity = .timePoint
+            unit = nil
+        case .durationOf(let s, let f):
+            addNote(s + " " + quantity.rawValue)
+            quantity = .duration
+            unit = .second
+            factor = Int64(f)
+            exponent -= vifExponent
+        case .countOf(let s):
+            addNote(s + " " + quantity.rawValue)
+            quantity = .count
+            unit = nil
+            factor = 1
+            exponent -= vifExponent
+        }
+        let isDate: Bool
+        if case .dateOf = modifier { isDate = true } else { isDate = kind == .timePoint }
+
+        switch coding {
+        case 0x0, 0x8:
+            // No data, or a selection for readout (a master's request): nothing to report.
+            return
+        case 0x1, 0x2, 0x3, 0x4, 0x6, 0x7:
+            let size = coding == 0x6 ? 6 : (coding == 0x7 ? 8 : Int(coding))
+            let r = try c.range(size)
+            if isDate {
+                value = .text(MBusDateTime.decode(c.bytes, r, bigEndian: info.bigEndian, zone: info.zone).text)
+            } else {
+                let raw = uint(c.bytes, r, bigEndian: info.bigEndian)
+                if kind == .unsignedNumber {
+                    guard raw <= UInt64(Int64.max) else {
+                        value = .text(String(raw))
+                        break
+                    }
+                    value = .number(try scaled(Int64(raw), exponent, factor, difOffset, index))
+                } else {
+                    value = .number(try scaled(signExtend(raw, bytes: size), exponent, factor, difOffset, index))
+                }
+            }
+        case 0x5:
+            let r = try c.range(4)
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: uint(c.bytes, r, bigEndian: info.bigEndian)))
+            if let d = ExactDecimal(float: f) {
+                let s = d.scaled(byPowerOfTen: exponent)
+                guard factor != 1 else { value = .number(s); break }
+                guard let m = s.multiplied(by: factor) else {
+                    throw overflow(difOffset, index)
+                }
+                value = .number(m)
+            } else {
+                value = .text(f.isNaN ? "NaN" : (f < 0 ? "-Infinity" : "Infinity"))
+            }
+        case 0x9, 0xA, 0xB, 0xC, 0xE:
+            let size = coding == 0xE ? 6 : Int(coding) - 8
+            let r = try c.range(size)
+            if let v = try bcd(c.bytes, r, bigEndian: info.bigEndian, signNibble: true, difOffset: difOffset,
+                               index: index) {
+                value = .number(try scaled(v, exponent, factor, difOffset, index))
+            } else {
+                value = .text(bcdDigits(c.bytes, r, bigEndian: info.bigEndian))
+                addNote("invalid BCD")
+            }
+        case 0xD:
+            let (v, invalidBCD) = try lvar(&c, exponent: exponent, factor: factor, bigEndian: info.bigEndian,
+                                           difOffset: difOffset, index: index)
+            value = v
+            if invalidBCD { addNote("invalid BCD") }
+        default:
+            // 0xF is a special function, handled before the record is parsed.
+            throw DecodeError(.mbusApplication, at: difOffset, .unsupported,
+                              "record \(index): DIF \(Hex.byte(dif)) codes no data")
+        }
+        if isDate, case .number = value { addNote("unexpected data coding for a date") }
+
+        let reading = Reading(
+            meter: info.meter, medium: info.medium, quantity: quantity, value: value, unit: unit,
+            time: times.time(storage: storage, subunit: subunit), storage: storage, tariff: tariff, subunit: subunit,
+            function: function, record: index, note: note, provenance: info.provenance)
+        out.records.append(.reading(consume reading))
+    }
+
+    // MARK: - values
+
+    /// `value × 10^exponent × factor`, exactly; an overflow of the significand is a record error.
+    @inline(__always)
+    static func scaled(_ value: Int64, _ exponent: Int, _ factor: Int64, _ difOffset: Int,
+                       _ index: Int) throws(DecodeError) -> ExactDecimal {
+        let d = ExactDecimal(value, exponent: exponent)
+        if factor == 1 { return d }
+        guard let m = d.multiplied(by: factor) else { throw overflow(difOffset, index) }
+        return m
+    }
+
+    static func overflow(_ difOffset: Int, _ index: Int) -> DecodeError {
+        DecodeError(.mbusApplication, at: difOffset, .outOfRange,
+                    "record \(index): value overflows when converted to its base unit")
+    }
+
+    /// The unsigned integer in `range` (at most 8 bytes), least significant byte first unless
+    /// `bigEndian` (mode 2).
+    @inline(__always)
+    static func uint(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool) -> UInt64 {
+        var v: UInt64 = 0
+        if bigEndian {
+            for i in range { v = (v << 8) | UInt64(bytes[i]) }
+        } else {
+            var i = range.upperBound - 1
+            while i >= range.lowerBound {
+                v = (v << 8) | UInt64(bytes[i])
+                i -= 1
+            }
+        }
+        return v
+    }
+
+    /// Two's complement of `bytes` bytes (type B, EN 13757-3 Annex A).
+    @inline(__always)
+    static func signExtend(_ raw: UInt64, bytes: Int) -> Int64 {
+        if bytes >= 8 { return Int64(bitPattern: raw) }
+        let shift = UInt64(64 - 8 * bytes)
+        return Int64(bitPattern: raw << shift) >> Int64(shift)
+    }
+
+    /// BCD digits (type A, EN 13757-3 Annex A), most significant digit first after byte order. With
+    /// `signNibble`, a high nibble F in the most significant byte makes the value negative. Nil when
+    /// another digit is above 9: meters fill values they do not have (e.g. values during an error
+    /// state) with such digits, so the record is kept, as its digits (`bcdDigits`), and the frame
+    /// with it.
+    static func bcd(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool, signNibble: Bool, difOffset: Int,
+                    index: Int) throws(DecodeError) -> Int64? {
+        let n = range.count
+        var v: Int64 = 0
+        var negative = false
+        for k in 0..<n {
+            // k counts from the most significant byte.
+            let b = bigEndian ? bytes[range.lowerBound + k] : bytes[range.upperBound - 1 - k]
+            var hi = b >> 4
+            let lo = b & 0x0F
+            if k == 0 && hi == 0xF && signNibble {
+                negative = true
+                hi = 0
+            }
+            guard hi <= 9, lo <= 9 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 100)
+            let (s, o2) = m.addingReportingOverflow(Int64(hi) * 10 + Int64(lo))
+            guard !o1 && !o2 else {
+                throw DecodeError(.mbusApplication, at: difOffset, .outOfRange,
+                                  "record \(index): BCD number of \(2 * n) digits does not fit 64 bits")
+            }
+            v = s
+        }
+        return negative ? -v : v
+    }
+
+    /// The digits of a BCD field as sent, most significant first, in uppercase hex (`DDDDEBBD`).
+    static func bcdDigits(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool) -> String {
+        String(unsafeUninitializedCapacity: 2 * range.count) { buf in
+            var j = 0
+            for k in 0..<range.count {
+                let b = bigEndian ? bytes[range.lowerBound + k] : bytes[range.upperBound - 1 - k]
+                buf[j] = Hex.upperDigits[Int(b >> 4)]
+                buf[j + 1] = Hex.upperDigits[Int(b & 0x0F)]
+                j += 2
+            }
+            return j
+        }
+    }
+
+    /// Text of `range`, reversed when sent last character first (mode 1). Bytes above 0x7F are
+    /// ISO 8859-1.
+    static func text(_ bytes: [UInt8], _ range: Range<Int>, reversed: Bool) -> String {
+        var ascii = true
+        for i in range where bytes[i] >= 0x80 { ascii = false; break }
+        if ascii {
+            return String(unsafeUninitializedCapacity: range.count) { buf in
+                var j = 0
+                if reversed {
+                    var i = range.upperBound - 1
+                    while i >= range.lowerBound { buf[j] = bytes[i]; j += 1; i -= 1 }
+                } else {
+                    for i in range { buf[j] = bytes[i]; j += 1 }
+                }
+                return j
+            }
+        }
+        var scalars = String.UnicodeScalarView()
+        if reversed {
+            for i in range.reversed() { scalars.append(Unicode.Scalar(bytes[i])) }
+        } else {
+            for i in range { scalars.append(Unicode.Scalar(bytes[i])) }
+        }
+        return String(scalars)
+    }
+
+    /// A variable-length data field (DIF data field 1101): the LVAR byte says what follows
+    /// (the LVAR coding of EN 13757-3:2013; M-Bus documentation rev. 4.8 §6.3.2): 0x00–0xBF text of that many
+    /// characters; 0xC0–0xCF positive and 0xD0–0xDF negative BCD of (LVAR & 0x0F) bytes; 0xE0–0xEF a
+    /// binary number of (LVAR − 0xE0) bytes; 0xF0–0xF4 binary of 4·(LVAR − 0xEC) bytes; 0xF5 48 and
+    /// 0xF6 64 bytes of binary; 0xF7–0xFF reserved. Binary numbers of up to 8 bytes are numbers,
+    /// longer ones hex in frame order. `invalidBCD` when BCD digits above 9 made the value its digits.
+    static func lvar(_ c: inout ByteCursor, exponent: Int, factor: Int64, bigEndian: Bool, difOffset: Int,
+                     index: Int) throws(DecodeError) -> (value: ReadingValue, invalidBCD: Bool) {
+        let l = try c.u8()
+        switch l {
+        case 0x00...0xBF:
+            let r = try c.range(Int(l))
+            return (.text(text(c.bytes, r, reversed: !bigEndian)), false)
+        case 0xC0...0xDF:
+            let r = try c.range(Int(l & 0x0F))
+            guard let v = try bcd(c.bytes, r, bigEndian: bigEndian, signNibble: false, difOffset: difOffset,
+                                  index: index) else {
+                return (.text(bcdDigits(c.bytes, r, bigEndian: bigEndian)), true)
+            }
+            return (.number(try scaled(l >= 0xD0 ? -v : v, exponent, factor, difOffset, index)), false)
+        case 0xE0...0xF6:
+            let n: Int
+            switch l {
+            case 0xE0...0xEF: n = Int(l) - 0xE0
+            case 0xF5: n = 48
+            case 0xF6: n = 64
+            default: n = 4 * (Int(l) - 0xEC)
+            }
+            let r = try c.range(n)
+            if n <= 8 {
+                let raw = uint(c.bytes, r, bigEndian: bigEndian)
+                if raw <= UInt64(Int64.max) {
+                    return (.number(try scaled(Int64(raw), exponent, factor, difOffset, index)), false)
+                }
+            }
+            return (.text(Hex.string(c.bytes[r])), false)
+        default:
+            throw DecodeError(.mbusApplication, at: difOffset, .unsupported,
+                              "record \(index): reserved variable-length coding LVAR \(Hex.byte(l))")
+        }
+    }
+}
