@@ -58,7 +58,7 @@ enum TextTelegramTesting {
 
     /// A DSMR telegram with CRLF line ends around `lines`, and its correct CRC unless `crc` is given
     /// (nil: no CRC at all, as DSMR 2.2/3).
-    static func telegram(_ header: String = "/ISK5\\2M550T-1012", _ lines: [String], crc: String?? = .none) -> [UInt8] {
+    static func telegram(_ lines: [String], header: String = "/ISK5\\2M550T-1012", crc: String?? = .none) -> [UInt8] {
         var text = Array((header + "\r\n\r\n" + lines.map { $0 + "\r\n" }.joined() + "!").utf8)
         switch crc {
         case .none: text += Array(hex4(DSMRCRC.checksum(text)).utf8)

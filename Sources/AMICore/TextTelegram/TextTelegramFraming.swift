@@ -7,7 +7,8 @@
 /// (`1-3:0.2.8`, `0-0:96.1.1`, `0-0:1.0.0`, an M-Bus channel `0-n:24.x`), else IEC 62056-21. With one
 /// of the two enabled, every telegram is taken as that one. A sign-on request `/?…!` is a frame of its
 /// own for the IEC 62056-21 decoder, which yields nothing for it; with IEC 62056-21 disabled it is
-/// skipped as bytes that are not a frame. Idle CR/LF bytes are part of the telegram next to them.
+/// skipped as bytes that are not a frame. Idle CR/LF bytes between telegrams belong to a telegram
+/// (see `TextTelegramLayout`); at the end of the input they are an idle frame that yields nothing.
 public enum TextTelegramFraming {
     /// `/` (identification line), STX (data block without one), and CR and LF, the idle bytes that
     /// may come before a telegram.

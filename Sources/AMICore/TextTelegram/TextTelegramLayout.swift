@@ -31,10 +31,12 @@ enum TextByte {
 /// - `/?[address]! CR LF` — the HHU's sign-on request, echoed into many captures;
 /// - CR and LF bytes alone — idle line between telegrams.
 ///
-/// CR and LF bytes before a telegram belong to it; so do those after it that are in view when it is
-/// found. After a telegram that has neither CRC nor ETX, nothing marks the end but the next telegram,
-/// so the bytes that follow are waited for; up to two short lines there are taken as a trailer of the
-/// telegram and ignored (EasyMeter Q3D sends `  25818685` and a server-ID line after its `!` line).
+/// CR and LF bytes before a telegram belong to it (at the end of the input, they are an idle frame
+/// of their own). A telegram with a CRC or BCC ends there; after one that has neither, nothing marks
+/// the end but the next telegram, so the bytes that follow are waited for: the CR and LF bytes there
+/// belong to it, and up to two short lines, taken as a trailer and ignored (EasyMeter Q3D sends
+/// `  25818685` and a server-ID line after its `!` line). Where a telegram ends never depends on how
+/// the input was cut into chunks.
 struct TextTelegramLayout: Sendable, Equatable {
     enum Kind: Sendable, Equatable {
         case telegram
@@ -161,13 +163,6 @@ private struct Locator {
         return bytes[i]
     }
 
-    /// CR and LF bytes from `i` that are in view (never waits).
-    func idleInView(from i: Int) -> Int {
-        var k = i
-        while k < end, k - start < TextTelegramLayout.maxLength, TextByte.isLineEnd(bytes[k]) { k += 1 }
-        return k
-    }
-
     /// The index after the line end (CR LF, LF, or a lone CR) at `i`.
     func afterLineEnd(_ i: Int) throws(Stop) -> Int {
         if bytes[i] == TextByte.lf { return i + 1 }
@@ -216,7 +211,7 @@ private struct Locator {
         if let c = try peek(e), TextByte.isLineEnd(c) { e = try afterLineEnd(e) }
         return TextTelegramLayout(kind: .request, start: start, begin: begin, identification: nil, stx: nil,
                                   data: j..<j, endMark: j, crc: nil, etx: nil, bcc: nil, trailer: nil,
-                                  end: idleInView(from: e))
+                                  end: e)
     }
 
     /// `/XXXZ[\W]ident` CR LF, then the data lines or an STX data block.
@@ -226,7 +221,7 @@ private struct Locator {
             let c = try at(j, "identification line")
             if TextByte.isLineEnd(c) { break }
             guard TextByte.isPrintable(c), c != TextByte.slash, c != TextByte.bang else {
-                throw invalid(begin, "not an identification line: \(Hex.printable(c)) at byte \(j)")
+                throw invalid(begin, "not an identification line: \(Hex.printable(c)) in it")
             }
             j += 1
             guard j - begin <= TextTelegramLayout.maxIdentificationLength else {
@@ -255,7 +250,7 @@ private struct Locator {
             let c = try at(m, "the input ends before the \"!\" end line")
             if c == TextByte.bang { break }
             if c == TextByte.slash && lineStart {
-                throw invalid(begin, "truncated telegram: another one starts at byte \(m) before its \"!\" end line")
+                throw invalid(begin, "truncated telegram: another one starts \(m - begin) bytes in, before its \"!\" end line")
             }
             lineStart = TextByte.isLineEnd(c)
             m += 1
@@ -278,13 +273,11 @@ private struct Locator {
                 }
                 layout.etx = r
                 layout.bcc = r + 1
-                layout.end = idleInView(from: r + 2)
+                layout.end = r + 2
             } else {
                 layout.end = r
             }
-        } else if crc != nil {
-            layout.end = idleInView(from: q)
-        } else {
+        } else if crc == nil {
             try takeTrailer(into: &layout)
         }
         return layout
