@@ -78,6 +78,22 @@ private func block(_ lines: String) -> [UInt8] {
         #expect(sink.readings.map(\.medium) == [nil, nil, "electricity", nil])
     }
 
+    /// A data block may end at ETX without "!" (programming-mode data messages); decoders take a frame
+    /// with line ends after it.
+    @Test func blockShapes() throws {
+        let body = Array("1.8.0(1*kWh)\u{03}".utf8)
+        let noBang = [0x02] + body + [body.reduce(0, ^)]
+        let sink = T.decode(noBang)
+        #expect(sink.diagnostics.isEmpty)
+        #expect(sink.readings.map(\.value) == [.number(ExactDecimal(1000))])
+        var out = DecodeOutput()
+        try IEC62056_21Decoder.decode(Self.readout + [0x0D, 0x0A], context: FrameContext(source: "t", frameIndex: 0), into: &out)
+        #expect(out.records.count == 4 && out.warnings.isEmpty)
+        #expect(throws: DecodeError.self) {
+            try IEC62056_21Decoder.decode(Self.readout + [0x41], context: FrameContext(source: "t", frameIndex: 0), into: &out)
+        }
+    }
+
     /// An STX block is IEC 62056-21 even with DSMR objects in it; a request is its own frame.
     @Test func classificationAndRequests() {
         let withDSMRObject = Array("/ISK5\\2M550T-1012\r\n".utf8) + block("0-0:96.1.1(4530303434)\r\n")

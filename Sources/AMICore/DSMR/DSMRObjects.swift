@@ -1,4 +1,4 @@
-/// The medium of a DSMR M-Bus channel from its device type `0-n:24.1.0` (DSMR P1 5.0.2 §6.12: the
+/// The medium of a DSMR M-Bus channel from its device type `0-n:24.1.0` (DSMR P1 5.0.2 data objects: the
 /// EN 13757-3 Table 3 device type, sent in decimal: 3 gas, 4 heat, 7 water, …).
 enum DSMRMBusMedium {
     static func medium(deviceType: Int) -> String? {
@@ -18,7 +18,7 @@ enum DSMRMBusMedium {
 }
 
 /// A profile generic buffer as P1 telegrams send it: `(entries)(OBIS 1)…(OBIS k)`, then per entry a
-/// timestamp and k values (DSMR P1 5.0.2 §6.12 power failure event log `1-0:99.97.0`, e-MUCS P1 1.7.1
+/// timestamp and k values (DSMR P1 5.0.2 power failure event log `1-0:99.97.0`, e-MUCS P1 1.7.1
 /// monthly peak history `0-0:98.1.0`).
 struct DSMRProfileBuffer: Sendable {
     /// The entry count the telegram states.
@@ -62,8 +62,7 @@ struct DSMRProfileBuffer: Sendable {
 
 /// The DSMR objects with a structure of their own.
 enum DSMRObjects {
-    /// The power failure event log `1-0:99.97.0(n)(0-0:96.7.19)(end time)(duration*s)…` (DSMR P1 5.0.2
-    /// §6.12): one `power_failure` event per entry, at the end of the failure, with its duration in
+    /// The power failure event log `1-0:99.97.0(n)(0-0:96.7.19)(end time)(duration*s)…` (DSMR P1 5.0.2): one `power_failure` event per entry, at the end of the failure, with its duration in
     /// seconds. The count itself is not a reading (the events carry it).
     static func powerFailures(_ set: DataSet, _ buffer: DSMRProfileBuffer, context: TextReadingContext,
                               into out: inout DecodeOutput) {
@@ -118,7 +117,7 @@ enum DSMRObjects {
 
     /// The hourly value of DSMR 2.2/3 M-Bus channels,
     /// `0-n:24.3.0(time)(status)(period)(k)(OBIS 1)(unit 1)…(OBIS k)(unit k)` with the k values in
-    /// groups of their own, usually on the next line (DSMR P1 3.0 §5.7). False when the groups do not
+    /// groups of their own, usually on the next line (DSMR P1 3.0). False when the groups do not
     /// have that shape.
     static func hourlyValues(_ set: DataSet, record: Int, context: TextReadingContext, into out: inout DecodeOutput) -> Bool {
         let g = set.groups

@@ -1,4 +1,4 @@
-/// The block check character of IEC 62056-21 data messages (§6.3.4, ISO/IEC 1155): the XOR of every
+/// The block check character of IEC 62056-21 data messages (§6.3, ISO/IEC 1155): the XOR of every
 /// byte after STX up to and including ETX.
 public enum BlockCheck {
     /// The XOR of `bytes[range]` (the range is clamped to the array).

@@ -1,4 +1,4 @@
-/// Decodes IEC 62056-21 readouts (IEC 62056-21 §6.3.2–§6.3.5, data sets §6.5; OBIS codes per
+/// Decodes IEC 62056-21 readouts (IEC 62056-21 §6.3 messages, §6.4 modes A–E; OBIS codes per
 /// IEC 62056-61) into readings: the mode A–C/E data message `STX … ! CR LF ETX BCC` after the
 /// identification line or on its own, and mode D push telegrams ending in `!`.
 ///
@@ -34,7 +34,7 @@ public enum IEC62056_21Decoder {
         }
     }
 
-    /// The medium of OBIS value group A (IEC 62056-61 §5.2, Table 2).
+    /// The medium of OBIS value group A (IEC 62056-61).
     static func medium(ofValueGroupA a: Int) -> String? {
         switch a {
         case 1: return "electricity"

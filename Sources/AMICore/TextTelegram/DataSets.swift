@@ -8,8 +8,8 @@ struct ValueGroup: Sendable, Equatable {
     var offset: Int
 }
 
-/// One data set: an address and its value groups (IEC 62056-21 §6.5 `address(value*unit)`, DSMR P1
-/// 5.0.2 §6.4 COSEM objects `A-B:C.D.E(value*unit)(…)`). A data set may hold several groups, and a
+/// One data set: an address and its value groups (IEC 62056-21 data sets `address(value*unit)`, DSMR P1
+/// 5.0.2 COSEM objects `A-B:C.D.E(value*unit)(…)`). A data set may hold several groups, and a
 /// line that starts with `(` continues the data set before it (DSMR 2.2/3 hourly gas value).
 struct DataSet: Sendable, Equatable {
     /// The address as written.
@@ -128,8 +128,10 @@ enum DataSetParser {
 
 /// Text of bytes read as ISO-8859-1 (each byte one character), as P1 telegrams are.
 func latin1(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+    let slice = bytes[range.clamped(to: 0..<bytes.count)]
+    if slice.allSatisfy({ $0 < 0x80 }) { return String(decoding: slice, as: UTF8.self) }
     var s = ""
-    s.unicodeScalars.append(contentsOf: bytes[range.clamped(to: 0..<bytes.count)].map { Unicode.Scalar($0) })
+    s.unicodeScalars.append(contentsOf: slice.map { Unicode.Scalar($0) })
     return s
 }
 

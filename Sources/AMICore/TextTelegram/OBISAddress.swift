@@ -1,6 +1,6 @@
-/// An OBIS code as written in a text telegram (IEC 62056-61 §4–§5): `A-B:C.D.E*F` as DSMR sends it,
+/// An OBIS code as written in a text telegram (IEC 62056-61): `A-B:C.D.E*F` as DSMR sends it,
 /// and the short forms of IEC 62056-21 readouts (`C.D.E`, `C.D`, `1-0:1.8.0*255`, `31.7.0.255`).
-/// The letters IEC 62056-61 §5.5 allows for groups C and D stand for 96 (`C`), 97 (`F`), 98 (`L`) and
+/// The letters IEC 62056-61 allows for groups C and D stand for 96 (`C`), 97 (`F`), 98 (`L`) and
 /// 99 (`P`): `C.1.0` is 96.1.0, `F.F` is 97.97.
 struct OBISAddress: Sendable, Equatable {
     var a: Int?
@@ -21,58 +21,75 @@ struct OBISAddress: Sendable, Equatable {
 
     /// Nil when `text` is not an OBIS code in one of these forms.
     init?(_ text: String) {
-        var rest = Substring(text.trimmingSpaces)
-        if let colon = rest.firstIndex(of: ":") {
-            let head = rest[rest.startIndex..<colon]
-            let ab = head.split(separator: "-", omittingEmptySubsequences: false)
-            guard ab.count == 2, let a = OBISAddress.number(ab[0]), let b = OBISAddress.number(ab[1]) else { return nil }
-            self.a = a
-            self.b = b
-            rest = rest[rest.index(after: colon)...]
-        } else {
-            a = nil
-            b = nil
-        }
-        var fPart: Substring? = nil
-        if let star = rest.firstIndex(where: { $0 == "*" || $0 == "&" }) {
-            fPart = rest[rest.index(after: star)...]
-            rest = rest[rest.startIndex..<star]
-        }
-        let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count >= 2 && parts.count <= 4,
-              let c = OBISAddress.group(parts[0]), let d = OBISAddress.group(parts[1]) else { return nil }
-        self.c = c
-        self.d = d
-        e = nil
-        f = nil
-        if parts.count >= 3 {
-            guard let e = OBISAddress.number(parts[2]) else { return nil }
-            self.e = e
-        }
-        if parts.count == 4 {
-            guard fPart == nil, let f = OBISAddress.number(parts[3]) else { return nil }
-            self.f = f
-        }
-        if let fp = fPart {
-            guard let f = OBISAddress.number(fp) else { return nil }
-            self.f = f
-        }
+        var p = Parser(bytes: Array(text.utf8))
+        guard let code = p.parse() else { return nil }
+        self = code
     }
 
-    /// 0…255 in decimal.
-    private static func number(_ s: Substring) -> Int? {
-        guard !s.isEmpty, s.count <= 3, s.allSatisfy({ $0 >= "0" && $0 <= "9" }), let v = Int(s), v <= 255 else { return nil }
-        return v
-    }
+    /// `[A-B:]C.D[.E[.F]][*F]` over ASCII bytes, spaces around allowed.
+    private struct Parser {
+        let bytes: [UInt8]
+        var i = 0
 
-    /// A number, or one of the letters C, F, L, P.
-    private static func group(_ s: Substring) -> Int? {
-        switch s {
-        case "C": return 96
-        case "F": return 97
-        case "L": return 98
-        case "P": return 99
-        default: return number(s)
+        init(bytes: [UInt8]) {
+            var b = bytes[...]
+            while b.first == 0x20 { b = b.dropFirst() }
+            while b.last == 0x20 { b = b.dropLast() }
+            self.bytes = Array(b)
+        }
+
+        mutating func take(_ c: Character) -> Bool {
+            guard i < bytes.count, let a = c.asciiValue, bytes[i] == a else { return false }
+            i += 1
+            return true
+        }
+
+        /// 0…255 in decimal, 1 to 3 digits.
+        mutating func number() -> Int? {
+            var v = 0
+            let from = i
+            while i < bytes.count, i - from < 3, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
+                v = v * 10 + Int(bytes[i] - UInt8(ascii: "0"))
+                i += 1
+            }
+            return i > from && v <= 255 ? v : nil
+        }
+
+        /// A number, or one of the letters C, F, L, P standing for 96…99.
+        mutating func group() -> Int? {
+            guard i < bytes.count else { return nil }
+            switch bytes[i] {
+            case UInt8(ascii: "C"): i += 1; return 96
+            case UInt8(ascii: "F"): i += 1; return 97
+            case UInt8(ascii: "L"): i += 1; return 98
+            case UInt8(ascii: "P"): i += 1; return 99
+            default: return number()
+            }
+        }
+
+        mutating func parse() -> OBISAddress? {
+            var code = OBISAddress(c: 0, d: 0)
+            if bytes.contains(UInt8(ascii: ":")) {
+                guard let a = number(), take("-"), let b = number(), take(":") else { return nil }
+                code.a = a
+                code.b = b
+            }
+            guard let c = group(), take("."), let d = group() else { return nil }
+            code.c = c
+            code.d = d
+            if take(".") {
+                guard let e = number() else { return nil }
+                code.e = e
+                if take(".") {
+                    guard let f = number() else { return nil }
+                    code.f = f
+                }
+            }
+            if code.f == nil, take("*") || take("&") {
+                guard let f = number() else { return nil }
+                code.f = f
+            }
+            return i == bytes.count ? code : nil
         }
     }
 

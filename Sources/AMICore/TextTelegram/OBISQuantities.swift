@@ -68,8 +68,8 @@ struct OBISMeaning: Sendable, Equatable {
     static let register = OBISMeaning(quantity: .register)
 }
 
-/// OBIS codes to quantities (IEC 62056-61 §5, value groups C and D for electricity; the abstract and
-/// M-Bus objects of DSMR P1 5.0.2 §6.12 and e-MUCS P1 1.7.1). Unknown codes are `register`.
+/// OBIS codes to quantities (IEC 62056-61, value groups C and D for electricity; the abstract and
+/// M-Bus objects in the data object tables of DSMR P1 5.0.2 and e-MUCS P1 1.7.1). Unknown codes are `register`.
 ///
 /// Electricity (A = 1, or no A as in IEC 62056-21 short addresses), C = total, C + 20/40/60 = L1/L2/L3:
 /// | C | D = 7 (and demand D = 4, 5, 6) | D = 8 (tariff = E when 1…63) |
@@ -144,7 +144,7 @@ enum OBISTable {
         }
     }
 
-    /// A = 1 or none: electricity (IEC 62056-61 §5.4, Table 4–6).
+    /// A = 1 or none: electricity (IEC 62056-61, value groups C and D for electricity).
     private static func electricity(_ o: OBISAddress) -> OBISMeaning {
         if o.c == 0 {
             switch o.d {

@@ -23,7 +23,7 @@ enum TextByte {
 
 /// Where the parts of one text telegram lie in a byte array (indices into that array).
 ///
-/// The shapes recognised (IEC 62056-21 §6.3.2–§6.3.5, DSMR P1 5.0.2 §6.2):
+/// The shapes recognised (IEC 62056-21 §6.3 and the modes of §6.4, DSMR P1 5.0.2 §6.2):
 /// - `/XXXZ ident CR LF [CR LF] data-lines ! [CRC] CR LF` — DSMR P1 (CRC16 since DSMR 4) and
 ///   IEC 62056-21 mode D push telegrams;
 /// - `/XXXZ ident CR LF STX data-lines ! CR LF ETX BCC` — the mode C/E readout, and the same data
@@ -101,13 +101,13 @@ struct TextTelegramLayout: Sendable, Equatable {
         }
     }
 
-    /// The layout of a whole frame as found by `TextTelegramFraming`, for a decoder: errors are moved
-    /// to `layer`.
+    /// The layout of a whole frame as found by `TextTelegramFraming` (line ends after it allowed), for
+    /// a decoder: errors are moved to `layer`.
     static func ofFrame(_ frame: [UInt8], layer: DecodeLayer) throws(DecodeError) -> TextTelegramLayout {
         guard !frame.isEmpty else { throw DecodeError(layer, at: 0, .malformed, "empty frame") }
         switch locate(frame, at: 0, end: frame.count, atEnd: true) {
         case .found(let layout):
-            guard layout.end == frame.count else {
+            guard frame[layout.end...].allSatisfy(TextByte.isLineEnd) else {
                 throw DecodeError(layer, at: layout.end, .malformed,
                                   "\(frame.count - layout.end) bytes after the end of the telegram")
             }
@@ -161,6 +161,10 @@ private struct Locator {
             throw Stop.needMore
         }
         return bytes[i]
+    }
+
+    func noBCC(_ etx: Int) -> Stop {
+        .invalid(DecodeError(.framing, at: etx, .needMore(count: 1), "truncated telegram: ETX without its BCC"))
     }
 
     /// The index after the line end (CR LF, LF, or a lone CR) at `i`.
@@ -249,6 +253,13 @@ private struct Locator {
         while true {
             let c = try at(m, "the input ends before the \"!\" end line")
             if c == TextByte.bang { break }
+            if c == TextByte.etx, stx != nil {
+                // A data block without "!" (IEC 62056-21 programming-mode data messages end so).
+                guard try peek(m + 1) != nil else { throw noBCC(m) }
+                return TextTelegramLayout(kind: .telegram, start: start, begin: begin, identification: identification,
+                                          stx: stx, data: dataStart..<m, endMark: nil, crc: nil, etx: m, bcc: m + 1,
+                                          trailer: nil, end: m + 2)
+            }
             if c == TextByte.slash && lineStart {
                 throw invalid(begin, "truncated telegram: another one starts \(m - begin) bytes in, before its \"!\" end line")
             }
@@ -268,9 +279,7 @@ private struct Locator {
             var r = q
             while let c = try peek(r), TextByte.isLineEnd(c) { r += 1 }
             if let c = try peek(r), c == TextByte.etx {
-                guard try peek(r + 1) != nil else {
-                    throw Stop.invalid(DecodeError(.framing, at: r, .needMore(count: 1), "truncated telegram: ETX without its BCC"))
-                }
+                guard try peek(r + 1) != nil else { throw noBCC(r) }
                 layout.etx = r
                 layout.bcc = r + 1
                 layout.end = r + 2

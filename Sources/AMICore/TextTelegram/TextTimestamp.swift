@@ -1,4 +1,4 @@
-/// Timestamps in text telegrams: DSMR `YYMMDDhhmmssX` (DSMR P1 5.0.2 §6.4 "TST"), where X is `W`
+/// Timestamps in text telegrams: DSMR `YYMMDDhhmmssX` (DSMR P1 5.0.2, value format TST), where X is `W`
 /// (winter time, UTC+1) or `S` (summer time, UTC+2), or absent (DSMR 2.2/3); and the `YYMMDDhhmm`
 /// or `YYMMDDhhmmss` of IEC 62056-21 readouts, in the meter's local time.
 ///

@@ -20,7 +20,7 @@ enum TextValue {
     }
 
     /// The text `hex` stands for when it is an even number (2 or more) of hex digits encoding printable
-    /// ASCII, as DSMR sends equipment identifiers and text messages (DSMR P1 5.0.2 §6.12, "Sn"
+    /// ASCII, as DSMR sends equipment identifiers and text messages (DSMR P1 5.0.2, "Sn"
     /// octet strings); else nil.
     static func hexASCII(_ hex: String) -> String? {
         let b = Array(hex.utf8)
