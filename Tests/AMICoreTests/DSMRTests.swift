@@ -144,6 +144,39 @@ private let unpadded = Array(("/NWA-WARMTELINK\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0
         #expect(u.rawValue == baseUnit)
     }
 
+    @Test(arguments: [
+        ("1-0:1.8.1", OBISAddress(a: 1, b: 0, c: 1, d: 8, e: 1)),
+        ("1-0:31.7.0.255", OBISAddress(a: 1, b: 0, c: 31, d: 7, e: 0, f: 255)),
+        ("0-0:96.1.255*255", OBISAddress(a: 0, b: 0, c: 96, d: 1, e: 255, f: 255)),
+        ("1-0:1.8.0&02", OBISAddress(a: 1, b: 0, c: 1, d: 8, e: 0, f: 2)),
+        ("F.F", OBISAddress(c: 97, d: 97)), ("C.1.0", OBISAddress(c: 96, d: 1, e: 0)), ("0.0", OBISAddress(c: 0, d: 0)),
+        (" 32.7 ", OBISAddress(c: 32, d: 7)),
+        ("1-0:72:32.0", nil), ("A-0:96.1.1", nil), ("3:14", nil), ("1.8.0*255*3", nil), ("1.8.0.255*3", nil),
+        ("256.1.0", nil), ("1.8.", nil), ("1", nil), ("", nil), ("1-0:1.8.0 x", nil), ("1.8.0000", nil),
+    ] as [(String, OBISAddress?)])
+    func obisCodes(text: String, code: OBISAddress?) {
+        #expect(OBISAddress(text) == code)
+    }
+
+    /// The e-MUCS peak of the month and the 13-month peak history.
+    @Test func peakDemandHistory() throws {
+        let sink = T.decode(T.telegram([
+            "0-0:96.1.1(3153414733313031303231363035)", "0-0:1.0.0(231102121548W)",
+            "1-0:1.6.0(231102114500W)(03.064*kW)",
+            "0-0:98.1.0(2)(1-0:1.6.0)(1-0:1.6.0)(230801000000S)(632525252525W)(00.000*kW)(230901000000S)(230831181500S)(01.862*kW)",
+        ], header: "/FLU5\\253769484_A"))
+        #expect(sink.diagnostics.isEmpty)
+        let month = try #require(sink.readings.first { $0.obis == "1-0:1.6.0" })
+        #expect(month.quantity == .power && month.function == .maximum && month.value == .number(ExactDecimal(3064)))
+        #expect(month.time == UTCTime(iso8601: "2023-11-02T10:45:00Z"))
+        let history = sink.readings.filter { $0.obis == "0-0:98.1.0" }
+        #expect(history.map(\.value) == [.number(.zero), .number(ExactDecimal(1862))])
+        #expect(history.map(\.time) == [UTCTime(iso8601: "2023-07-31T22:00:00Z"), UTCTime(iso8601: "2023-08-31T16:15:00Z")])
+        #expect(history.map(\.note) == ["period 2023-07-31T22:00:00Z; invalid timestamp 632525252525W",
+                                         "period 2023-08-31T22:00:00Z"])
+        #expect(history.allSatisfy { $0.quantity == .power && $0.function == .maximum && $0.meter == "1SAG3101021605" })
+    }
+
     @Test func unknownUnitsKeepTheNumberAndSayTheUnit() throws {
         let sink = T.decode(T.telegram(["1-0:1.8.1(000123.4*kwh)", "1-0:99.1.0(12*foo)", "0-0:96.13.0(414243)", "0-0:96.5.5(A2)"]))
         #expect(sink.diagnostics.isEmpty)
