@@ -69,7 +69,7 @@ private func block(_ lines: String) -> [UInt8] {
 
     /// Several data sets on one line (pwitab's test readout), units, and addresses with value group A.
     @Test func dataSetsUnitsAndMedia() throws {
-        let sink = T.decode(block("3:14(314*kWh)4:15(415*kWh)\r\n1-0:21.7.255*255(-000073.69*W)\r\n6.31(0109868*h)\r\n"))
+        let sink = T.decode(block("3:14(314*kWh)4:15(415*kWh)\r\n1-0:21.7.255*255(-000073.69*W)\r\n6.31 (0109868*h)\r\n"))
         #expect(sink.diagnostics.isEmpty)
         #expect(sink.readings.map(\.obis) == ["3:14", "4:15", "1-0:21.7.255*255", "6.31"])
         #expect(sink.readings.map(\.value) == ["314000", "415000", "-73.69", "395524800"].map { .number(ExactDecimal($0)!) })

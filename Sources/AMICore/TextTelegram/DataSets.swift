@@ -101,7 +101,9 @@ enum DataSetParser {
             }
             let start = i
             while i < e && bytes[i] != TextByte.open && !TextByte.isLineEnd(bytes[i]) { i += 1 }
-            let addressBytes = bytes[start..<i]
+            var addressEnd = i
+            while addressEnd > start && bytes[addressEnd - 1] == 0x20 { addressEnd -= 1 }
+            let addressBytes = bytes[start..<addressEnd]
             if i == e || bytes[i] != TextByte.open {
                 skipPiece(from: start, to: i, "no \"(\"")
                 continue
@@ -119,7 +121,7 @@ enum DataSetParser {
                 skipPiece(from: start, to: i, problem)
                 continue
             }
-            sets.append(DataSet(address: latin1(bytes, start..<(start + addressBytes.count)), offset: start, groups: gs))
+            sets.append(DataSet(address: latin1(bytes, start..<addressEnd), offset: start, groups: gs))
             mayContinue = true
         }
         return (sets, warnings)
