@@ -5,6 +5,15 @@ extension Quantity {
     public static let reactiveEnergyExport: Quantity = "reactive_energy_export"
     public static let apparentEnergyExport: Quantity = "apparent_energy_export"
     public static let reactivePowerExport: Quantity = "reactive_power_export"
+    /// Reactive energy and power by quadrant (IEC 62056-61 C = 5…8).
+    public static let reactiveEnergyQ1: Quantity = "reactive_energy_q1"
+    public static let reactiveEnergyQ2: Quantity = "reactive_energy_q2"
+    public static let reactiveEnergyQ3: Quantity = "reactive_energy_q3"
+    public static let reactiveEnergyQ4: Quantity = "reactive_energy_q4"
+    public static let reactivePowerQ1: Quantity = "reactive_power_q1"
+    public static let reactivePowerQ2: Quantity = "reactive_power_q2"
+    public static let reactivePowerQ3: Quantity = "reactive_power_q3"
+    public static let reactivePowerQ4: Quantity = "reactive_power_q4"
     public static let apparentPowerExport: Quantity = "apparent_power_export"
     /// |+A| + |−A| (IEC 62056-61 C = 15).
     public static let energyAbsolute: Quantity = "energy_absolute"
@@ -91,15 +100,15 @@ struct OBISMeaning: Sendable, Equatable {
 /// 17.0.0 limiter_threshold, 24.1.0 device_type, 24.2.x and 24.3.0 the M-Bus value, 24.4.0
 /// valve_state, 42.0.0 logical_device_name.
 enum OBISTable {
-    private static let powerNames: [Int: String] = [
-        1: "power", 2: "power_export", 3: "reactive_power", 4: "reactive_power_export",
-        5: "reactive_power_q1", 6: "reactive_power_q2", 7: "reactive_power_q3", 8: "reactive_power_q4",
-        9: "apparent_power", 10: "apparent_power_export", 15: "power_absolute", 16: "power_net",
+    private static let powerQuantities: [Int: Quantity] = [
+        1: .power, 2: .powerExport, 3: .reactivePower, 4: .reactivePowerExport,
+        5: .reactivePowerQ1, 6: .reactivePowerQ2, 7: .reactivePowerQ3, 8: .reactivePowerQ4,
+        9: .apparentPower, 10: .apparentPowerExport, 15: .powerAbsolute, 16: .powerNet,
     ]
-    private static let energyNames: [Int: String] = [
-        1: "energy", 2: "energy_export", 3: "reactive_energy", 4: "reactive_energy_export",
-        5: "reactive_energy_q1", 6: "reactive_energy_q2", 7: "reactive_energy_q3", 8: "reactive_energy_q4",
-        9: "apparent_energy", 10: "apparent_energy_export", 15: "energy_absolute", 16: "energy_net",
+    private static let energyQuantities: [Int: Quantity] = [
+        1: .energy, 2: .energyExport, 3: .reactiveEnergy, 4: .reactiveEnergyExport,
+        5: .reactiveEnergyQ1, 6: .reactiveEnergyQ2, 7: .reactiveEnergyQ3, 8: .reactiveEnergyQ4,
+        9: .apparentEnergy, 10: .apparentEnergyExport, 15: .energyAbsolute, 16: .energyNet,
     ]
 
     static func meaning(of code: OBISAddress?) -> OBISMeaning {
@@ -163,25 +172,25 @@ enum OBISTable {
         case 1...20: break
         default: return .register
         }
-        func named(_ base: String, _ unit: Unit?) -> OBISMeaning {
-            OBISMeaning(quantity: Quantity(rawValue: base + suffix), unit: unit)
+        func named(_ base: Quantity, _ unit: Unit?) -> OBISMeaning {
+            OBISMeaning(quantity: Quantity(rawValue: base.rawValue + suffix), unit: unit)
         }
         switch (c, o.d) {
-        case (11, 7): return named("current", .ampere)
-        case (11, 4): return named("fuse_threshold", .ampere)
-        case (12, 7): return named("voltage", .volt)
-        case (12, 32): return named("voltage_sag_count", nil)
-        case (12, 36): return named("voltage_swell_count", nil)
-        case (13, 7): return named("power_factor", nil)
-        case (14, 7): return named("frequency", .hertz)
+        case (11, 7): return named(.current, .ampere)
+        case (11, 4): return named(.fuseThreshold, .ampere)
+        case (12, 7): return named(.voltage, .volt)
+        case (12, 32): return named(.voltageSagCount, nil)
+        case (12, 36): return named(.voltageSwellCount, nil)
+        case (13, 7): return named(.powerFactor, nil)
+        case (14, 7): return named(.frequency, .hertz)
         case (_, 8):
-            guard let name = energyNames[c] else { return .register }
-            var m = named(name, energyUnit(c))
+            guard let q = energyQuantities[c] else { return .register }
+            var m = named(q, energyUnit(c))
             if let e = o.e, (1...63).contains(e) { m.tariff = e }
             return m
         case (_, 4), (_, 5), (_, 6), (_, 7):
-            guard let name = powerNames[c] else { return .register }
-            var m = named(name, powerUnit(c))
+            guard let q = powerQuantities[c] else { return .register }
+            var m = named(q, powerUnit(c))
             switch o.d {
             case 6: m.function = .maximum
             case 4: m.note = "current average"
