@@ -16,7 +16,8 @@ public enum DecodeCommand {
                     diagnostics.progress("\(input.displayName): \(session.frames) frames")
                     return !session.stopped && sink.failure == nil
                 }
-                session.finish()
+                // After a closed output the rest of the input was never read: nothing to finish.
+                if sink.failure == nil { session.finish() }
             } catch let failure as InputFile.Failure {
                 diagnostics.report(input.displayName, failure.description)
                 status = max(status, .noInput)

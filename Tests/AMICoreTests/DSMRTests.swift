@@ -52,7 +52,7 @@ private let unpadded = Array(("/NWA-WARMTELINK\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0
         let sink = T.decode(unpadded)
         #expect(sink.diagnostics.isEmpty)
         let heat = try #require(sink.readings.first { $0.obis == "0-1:24.2.1" })
-        #expect(heat.quantity == .energy && heat.medium == "heat" && heat.meter == "621848012D2C0B0C")
+        #expect(heat.quantity == .energy && heat.medium == "heat_outlet" && heat.meter == "621848012D2C0B0C")
         #expect(heat.value == .number(ExactDecimal(240_860_000_000)) && heat.unit == .joule)
 
         var wrong = unpadded

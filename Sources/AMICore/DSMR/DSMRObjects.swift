@@ -1,19 +1,8 @@
-/// The medium of a DSMR M-Bus channel from its device type `0-n:24.1.0` (DSMR P1 5.0.2 data objects: the
-/// EN 13757-3 Table 3 device type, sent in decimal: 3 gas, 4 heat, 7 water, …).
+/// The medium of a DSMR M-Bus channel from its device type `0-n:24.1.0` (DSMR P1 5.0.2 data objects:
+/// the EN 13757-3 device type code, sent in decimal: 3 gas, 4 heat, 7 water, …), named as M-Bus names it.
 enum DSMRMBusMedium {
     static func medium(deviceType: Int) -> String? {
-        switch deviceType {
-        case 2: return "electricity"
-        case 3: return "gas"
-        case 4, 12: return "heat"
-        case 6: return "warm_water"
-        case 7: return "water"
-        case 10, 11: return "cooling"
-        case 13: return "heat_cooling"
-        case 21: return "hot_water"
-        case 22: return "cold_water"
-        default: return nil
-        }
+        (0..<MBusHeader.mediumNames.count).contains(deviceType) ? MBusHeader.mediumNames[deviceType] : nil
     }
 }
 

@@ -38,7 +38,7 @@ public enum IEC62056_21Decoder {
     static func medium(ofValueGroupA a: Int) -> String? {
         switch a {
         case 1: return "electricity"
-        case 4: return "hca"
+        case 4: return "heat_cost_allocator"
         case 5: return "cooling"
         case 6: return "heat"
         case 7: return "gas"

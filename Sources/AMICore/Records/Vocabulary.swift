@@ -36,6 +36,135 @@ public struct Quantity: RawRepresentable, Hashable, Sendable, ExpressibleByStrin
     public static let register: Quantity = "register"
 }
 
+/// Quantities of the M-Bus VIF tables (EN 13757-3), each a stable lower_snake name for a VIF or
+/// VIFE meaning.
+extension Quantity {
+    // Primary VIF table (EN 13757-3, E111 0nnn and E111 10nn codes).
+    public static let averagingDuration: Quantity = "averaging_duration"
+    public static let actualityDuration: Quantity = "actuality_duration"
+    public static let enhancedIdentification: Quantity = "enhanced_identification"
+    public static let busAddress: Quantity = "bus_address"
+    /// VIF 0x7C / 0xFC: the unit is given as text (kept in `note`).
+    public static let plainTextUnit: Quantity = "plain_text_unit"
+    /// VIF 0x7E / 0xFE.
+    public static let anyVIF: Quantity = "any_vif"
+    /// A VIF or VIF extension code that EN 13757-3 reserves (the code is kept in `note`).
+    public static let reserved: Quantity = "reserved"
+
+    // Extension table 0xFD (EN 13757-3:2018 Table 12).
+    public static let credit: Quantity = "credit"
+    public static let debit: Quantity = "debit"
+    public static let accessNumber: Quantity = "access_number"
+    /// EN 13757-3 device type (medium) code: M-Bus VIF FD 09, DSMR `0-n:24.1.0`.
+    public static let deviceType: Quantity = "device_type"
+    public static let manufacturer: Quantity = "manufacturer"
+    public static let parameterSetID: Quantity = "parameter_set_id"
+    public static let modelVersion: Quantity = "model_version"
+    public static let hardwareVersion: Quantity = "hardware_version"
+    public static let firmwareVersion: Quantity = "firmware_version"
+    public static let softwareVersion: Quantity = "software_version"
+    public static let customerLocation: Quantity = "customer_location"
+    public static let customer: Quantity = "customer"
+    public static let accessCodeUser: Quantity = "access_code_user"
+    public static let accessCodeOperator: Quantity = "access_code_operator"
+    public static let accessCodeSystemOperator: Quantity = "access_code_system_operator"
+    public static let accessCodeDeveloper: Quantity = "access_code_developer"
+    public static let password: Quantity = "password"
+    public static let errorFlags: Quantity = "error_flags"
+    public static let errorMask: Quantity = "error_mask"
+    public static let digitalOutput: Quantity = "digital_output"
+    public static let digitalInput: Quantity = "digital_input"
+    public static let baudRate: Quantity = "baud_rate"
+    public static let responseDelay: Quantity = "response_delay"
+    public static let retry: Quantity = "retry"
+    public static let remoteControl: Quantity = "remote_control"
+    public static let firstStorageNumber: Quantity = "first_storage_number"
+    public static let lastStorageNumber: Quantity = "last_storage_number"
+    public static let storageBlockSize: Quantity = "storage_block_size"
+    public static let storageInterval: Quantity = "storage_interval"
+    public static let durationSinceReadout: Quantity = "duration_since_readout"
+    public static let tariffStart: Quantity = "tariff_start"
+    public static let tariffDuration: Quantity = "tariff_duration"
+    public static let tariffPeriod: Quantity = "tariff_period"
+    public static let dimensionless: Quantity = "dimensionless"
+    public static let resetCounter: Quantity = "reset_counter"
+    public static let cumulationCounter: Quantity = "cumulation_counter"
+    public static let controlSignal: Quantity = "control_signal"
+    public static let dayOfWeek: Quantity = "day_of_week"
+    public static let weekNumber: Quantity = "week_number"
+    public static let dayChangeTime: Quantity = "day_change_time"
+    public static let parameterActivationState: Quantity = "parameter_activation_state"
+    public static let specialSupplierInfo: Quantity = "special_supplier_info"
+    public static let durationSinceCumulation: Quantity = "duration_since_cumulation"
+    public static let batteryOperatingTime: Quantity = "battery_operating_time"
+    public static let batteryChangeTime: Quantity = "battery_change_time"
+    public static let rfLevel: Quantity = "rf_level"
+    public static let remainingBatteryLife: Quantity = "remaining_battery_life"
+
+    // Extension table 0xFB (EN 13757-3:2018 Table 14).
+    public static let temperatureLimit: Quantity = "temperature_limit"
+    public static let cumulativeMaxPower: Quantity = "cumulative_max_power"
+
+    // Combinable VIFEs that change what the value is (EN 13757-3:2018 Table 15).
+    /// Duration of a limit exceed, or "duration of D" (`note` says of what).
+    public static let duration: Quantity = "duration"
+    /// Number of exceeds of a limit (`note` says of what).
+    public static let count: Quantity = "count"
+
+    // Fixed data structure (CI 0x73 / 0x77) units without a VIF counterpart.
+    /// A temperature that the fixed structure does not say is flow or return.
+    public static let temperature: Quantity = "temperature"
+    /// A fixed-structure counter without units, or with a reserved unit code.
+    public static let counter: Quantity = "counter"}
+
+/// Quantities of DSMR P1 and IEC 62056-21 registers (IEC 62056-61 OBIS). Phase-specific electricity
+/// quantities are the total's name with `_l1`, `_l2` or `_l3` (`power_l1`, `voltage_l3`), see
+/// `OBISTable`.
+extension Quantity {
+    public static let reactiveEnergyExport: Quantity = "reactive_energy_export"
+    public static let apparentEnergyExport: Quantity = "apparent_energy_export"
+    public static let reactivePowerExport: Quantity = "reactive_power_export"
+    /// Reactive energy and power by quadrant (IEC 62056-61 C = 5…8).
+    public static let reactiveEnergyQ1: Quantity = "reactive_energy_q1"
+    public static let reactiveEnergyQ2: Quantity = "reactive_energy_q2"
+    public static let reactiveEnergyQ3: Quantity = "reactive_energy_q3"
+    public static let reactiveEnergyQ4: Quantity = "reactive_energy_q4"
+    public static let reactivePowerQ1: Quantity = "reactive_power_q1"
+    public static let reactivePowerQ2: Quantity = "reactive_power_q2"
+    public static let reactivePowerQ3: Quantity = "reactive_power_q3"
+    public static let reactivePowerQ4: Quantity = "reactive_power_q4"
+    public static let apparentPowerExport: Quantity = "apparent_power_export"
+    /// |+A| + |−A| (IEC 62056-61 C = 15).
+    public static let energyAbsolute: Quantity = "energy_absolute"
+    public static let powerAbsolute: Quantity = "power_absolute"
+    /// +A − (−A) (IEC 62056-61 C = 16).
+    public static let energyNet: Quantity = "energy_net"
+    public static let powerNet: Quantity = "power_net"
+    public static let currentNeutral: Quantity = "current_neutral"
+    /// Fuse supervision threshold (e-MUCS / E.ON `1-0:31.4.0`).
+    public static let fuseThreshold: Quantity = "fuse_threshold"
+    public static let voltageSagCount: Quantity = "voltage_sag_count"
+    public static let voltageSwellCount: Quantity = "voltage_swell_count"
+    /// The meter's clock (DSMR `0-0:1.0.0`), as ISO 8601 UTC text.
+    public static let clock: Quantity = "clock"
+    /// A version: DSMR P1 version `1-3:0.2.8`, e-MUCS `0-0:96.1.4`, firmware `0.2.0`.
+    public static let version: Quantity = "version"
+    public static let tariffIndicator: Quantity = "tariff_indicator"
+    public static let powerFailureCount: Quantity = "power_failure_count"
+    public static let longPowerFailureCount: Quantity = "long_power_failure_count"
+    public static let textMessage: Quantity = "text_message"
+    public static let textMessageCode: Quantity = "text_message_code"
+    /// Breaker (disconnector) state `0-0:96.3.10`: 0 disconnected, 1 connected, 2 ready.
+    public static let breakerState: Quantity = "breaker_state"
+    /// Limiter threshold `0-0:17.0.0` (kW, or A in some DSMR 2.2 meters).
+    public static let limiterThreshold: Quantity = "limiter_threshold"
+    public static let valveState: Quantity = "valve_state"
+    public static let logicalDeviceName: Quantity = "logical_device_name"
+    /// Operating status word (`96.5.x`, `C.5.0`), as sent.
+    public static let status: Quantity = "status"
+    /// Error register (`F.F`, 97.97), as sent.
+    public static let errorRegister: Quantity = "error_register"}
+
 /// A unit from the set documented in ami-jsonl(5). Decoders convert prefixed units to these
 /// (kWh → Wh, kW → W, GJ → J, minutes → s) exactly, by moving the decimal exponent.
 public struct Unit: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {

@@ -44,7 +44,8 @@ enum TextReadings {
         case nil:
             switch medium {
             case "gas"?, "water"?, "warm_water"?, "hot_water"?, "cold_water"?: return .volume
-            case "heat"?, "cooling"?, "heat_cooling"?, "electricity"?: return .energy
+            case "heat"?, "heat_outlet"?, "heat_inlet"?, "cooling"?, "cooling_load_outlet"?, "cooling_load_inlet"?,
+                 "heat_cooling_load"?, "electricity"?: return .energy
             default: return .register
             }
         default: return .register
