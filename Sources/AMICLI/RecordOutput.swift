@@ -1,48 +1,51 @@
 import AMICore
 
-/// A `DecodeSink` that writes records as JSON lines to a `CheckedOutput` and diagnostics to stderr.
-/// Output failures are kept and rethrown by `check()`, since the sink's callbacks cannot throw.
+/// A `DecodeSink` that writes records as JSON lines to stdout (in 64 KiB blocks, or a line at a time
+/// when `lineBuffered`) and diagnostics to stderr. Output failures are kept and rethrown by
+/// `check()`, since the sink's callbacks cannot throw.
 public final class RecordOutput: DecodeSink {
     public let output: CheckedOutput
     public let diagnostics: Diagnostics
-    private var writer = JSONLineWriter()
+    /// Write each record as soon as it is made (for live streams).
+    public let lineBuffered: Bool
+    private let writer = JSONLineWriter(capacity: 1 << 17)
+    private let blockSize = 1 << 16
     public private(set) var failure: Error?
 
-    public init(output: CheckedOutput, diagnostics: Diagnostics) {
+    public init(output: CheckedOutput = CheckedOutput(), diagnostics: Diagnostics, lineBuffered: Bool = false) {
         self.output = output
         self.diagnostics = diagnostics
+        self.lineBuffered = lineBuffered
     }
 
     public func record(_ record: Record) {
         guard failure == nil else { return }
         writer.write(record)
-        push()
+        if lineBuffered || writer.output.count >= blockSize { flush() }
     }
 
     public func passThrough(_ line: ArraySlice<UInt8>) {
         guard failure == nil else { return }
-        writer.buffer.append(contentsOf: line)
-        writer.buffer.append(0x0A)
-        push()
+        writer.appendLine(line)
+        if lineBuffered || writer.output.count >= blockSize { flush() }
     }
 
     public func diagnostic(_ d: Diagnostic) {
         diagnostics.report(d.location, (d.skipped ? "" : "warning: ") + d.error.description)
     }
 
-    private func push() {
+    private func flush() {
         do {
-            try output.write(writer.buffer)
-            writer.buffer.removeAll(keepingCapacity: true)
-            try output.endRecord()
+            try writer.output.withUnsafeBytes { try output.write($0) }
         } catch {
             failure = error
         }
+        writer.removeAll()
     }
 
-    /// Flushes, then rethrows the first output failure, if any.
+    /// Writes what is buffered, then rethrows the first output failure, if any.
     public func check() throws {
+        if failure == nil { flush() }
         if let f = failure { throw f }
-        do { try output.flush() } catch { failure = error; throw error }
     }
 }

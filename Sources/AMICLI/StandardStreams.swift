@@ -15,48 +15,23 @@ public struct OutputFailed: Error, CustomStringConvertible {
     public var description: String { String(cString: strerror(errno)) }
 }
 
-/// Buffered, checked writing to a file descriptor: every `write(2)` result is looked at; `EPIPE`
-/// becomes `OutputClosed`, other failures `OutputFailed`. SIGPIPE must be ignored (see `ToolMain`).
-public final class CheckedOutput {
+/// Checked writing to a file descriptor: every `write(2)` result is looked at; `EPIPE` becomes
+/// `OutputClosed`, other failures `OutputFailed`. SIGPIPE must be ignored (see `ToolMain`).
+/// Unbuffered: callers hand it whole blocks (see `RecordOutput`).
+public struct CheckedOutput: Sendable {
     public let fd: Int32
-    private var buffer: [UInt8] = []
-    private let limit: Int
-    /// Flush after every `endRecord`: tools turn this on for live streams, so each record reaches
-    /// the next tool in the pipe as soon as it is made.
-    public var lineBuffered: Bool
 
-    public init(fd: Int32 = 1, limit: Int = 1 << 16, lineBuffered: Bool = false) {
-        self.fd = fd
-        self.limit = limit
-        self.lineBuffered = lineBuffered
-        buffer.reserveCapacity(limit * 2)
-    }
+    public init(fd: Int32 = 1) { self.fd = fd }
 
-    /// Appends bytes; writes out when the buffer is full.
-    public func write<C: Collection>(_ bytes: C) throws where C.Element == UInt8 {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= limit { try flush() }
-    }
-
-    /// Call after each complete line: flushes when line-buffered.
-    public func endRecord() throws {
-        if lineBuffered { try flush() }
-    }
-
-    /// Writes everything buffered.
-    public func flush() throws {
+    /// Writes all of `bytes`, retrying short writes and EINTR.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        defer {
-            if offset > 0 { buffer.removeSubrange(0..<min(offset, buffer.count)) }
-        }
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { p in
-                Glibc.write(fd, p.baseAddress! + offset, p.count - offset)
-            }
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
-                if e == EPIPE { buffer.removeAll(); offset = 0; throw OutputClosed() }
+                if e == EPIPE { throw OutputClosed() }
                 throw OutputFailed(errno: e)
             }
             offset += n

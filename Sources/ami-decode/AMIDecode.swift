@@ -52,7 +52,7 @@ struct AMIDecode: ParsableCommand {
         options.meterTimeZone = LocalTimeZone(meterTz)!
         options.dsmrTimeZone = LocalTimeZone(dsmrTz)!
         let diagnostics = Diagnostics(program: "ami-decode")
-        let sink = RecordOutput(output: CheckedOutput(lineBuffered: lineBuffered), diagnostics: diagnostics)
+        let sink = RecordOutput(diagnostics: diagnostics, lineBuffered: lineBuffered)
         let status = DecodeCommand.run(inputs: (files.isEmpty ? ["-"] : files).map(InputFile.init),
                                        format: InputFormat(rawValue: input)!, options: options,
                                        strict: common.strict, sink: sink)

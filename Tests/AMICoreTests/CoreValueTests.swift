@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func writesReadingsInTheDocumentedShape() {
-        var w = JSONLineWriter()
+        let w = JSONLineWriter()
         w.write(Reading(meter: "ACW-11490378-14-07", medium: "water", quantity: .volume,
                         value: .number(ExactDecimal(54321, exponent: -3)), unit: .cubicMetre,
                         time: UTCTime(seconds: 1_394_709_060), storage: 0, tariff: 0, subunit: 0,
@@ -104,4 +104,18 @@ import Testing
         #expect(line == #"{"type":"reading","v":1,"meter":"ACW-11490378-14-07","medium":"water","quantity":"volume","value":54.321,"unit":"m3","time":"2014-03-13T11:11:00Z","storage":0,"tariff":0,"subunit":0,"function":"instantaneous","record":1,"protocol":"mbus","source":"file:a \"b\".hex","frame":0}"# + "\n")
         #expect((try? JSONValue.parse(w.buffer.dropLast())) != nil)
     }
+
+    @Test(arguments: ["", "plain", "exactly8", "sixteen bytes ok", "a\"b", "0123456789\"abc", "01234567\\89",
+                      "tab\there and a long tail after it", "ctl\u{01}\u{1F}", "caf\u{e9} \u{2603} 0123456789 \"q\"",
+                      "\u{7F}\u{80}abcdefgh\nijk"])
+    func escapesEveryStringSoJSONReadsItBack(text: String) throws {
+        let w = JSONLineWriter()
+        w.write(Reading(meter: text, quantity: .register, value: .text(text),
+                        provenance: Provenance(protocolID: .dsmr, source: text, frame: 0)))
+        let parsed = try JSONValue.parse(w.buffer.dropLast())
+        #expect(parsed["meter"]?.stringValue == text)
+        #expect(parsed["text"]?.stringValue == text)
+        #expect(parsed["source"]?.stringValue == text)
+    }
 }
+

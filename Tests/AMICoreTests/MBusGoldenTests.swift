@@ -28,7 +28,7 @@ import Testing
         session.finish()
         #expect(sink.diagnostics.isEmpty, "\(sink.diagnostics)")
         #expect(session.frames == 47)
-        var w = JSONLineWriter()
+        let w = JSONLineWriter()
         for r in sink.records {
             let frame: Int
             switch r {

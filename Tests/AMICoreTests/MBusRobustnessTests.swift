@@ -65,7 +65,7 @@ import Testing
         for r in sink.readings {
             #expect(r.storage != nil && r.tariff != nil && r.subunit != nil && r.function != nil && r.record != nil)
         }
-        var w = JSONLineWriter()
+        let w = JSONLineWriter()
         for r in sink.records { w.write(r) }
     }
 

@@ -10,10 +10,10 @@ public enum FuzzTargets {
     ]
 
     private final class Discard: DecodeSink {
-        var writer = JSONLineWriter()
+        let writer = JSONLineWriter()
         func record(_ record: Record) {
             writer.write(record)
-            writer.buffer.removeAll(keepingCapacity: true)
+            writer.removeAll()
         }
         func passThrough(_ line: ArraySlice<UInt8>) {}
         func diagnostic(_ diagnostic: Diagnostic) { _ = diagnostic.description }

@@ -1,12 +1,27 @@
 /// Serialises records as JSON lines (ami-jsonl(5)) into a byte buffer: one object per line, fields in
 /// a fixed order, numbers as exact decimal text, no locale involved.
-public struct JSONLineWriter: Sendable {
+///
+/// Each record is written with one reservation of its largest possible size, then byte by byte
+/// through a raw pointer: this is the hot path of every tool that writes records.
+public struct JSONLineWriter {
     /// The bytes written so far; callers drain it (e.g. to stdout) and call `removeAll`.
-    public var buffer: [UInt8] = []
+    public let output: ByteBuffer
 
-    public init(capacity: Int = 1 << 16) { buffer.reserveCapacity(capacity) }
+    public init(capacity: Int = 1 << 16) { output = ByteBuffer(capacity: capacity) }
 
-    public mutating func write(_ record: Record) {
+    /// A copy of the bytes written so far.
+    public var buffer: [UInt8] { output.bytes }
+
+    /// Forgets the bytes written so far.
+    public func removeAll() { output.removeAll() }
+
+    /// Appends a line as it is (a record passed through), with its newline.
+    public func appendLine<C: Collection>(_ line: C) where C.Element == UInt8 {
+        output.append(contentsOf: line)
+        output.append(0x0A)
+    }
+
+    public func write(_ record: Record) {
         switch record {
         case .reading(let r): write(r)
         case .event(let e): write(e)
@@ -14,147 +29,201 @@ public struct JSONLineWriter: Sendable {
         }
     }
 
-    public mutating func write(_ r: Reading) {
-        open("reading")
-        string("meter", r.meter)
-        if let m = r.medium { string("medium", m) }
-        string("quantity", r.quantity.rawValue)
-        if let o = r.obis { string("obis", o) }
+    public func write(_ r: Reading) {
+        var bound = 400 + Emitter.stringBound(r.meter) + Emitter.stringBound(r.quantity.rawValue)
+            + Emitter.stringBound(r.provenance.source)
+        if let m = r.medium { bound += Emitter.stringBound(m) }
+        if let o = r.obis { bound += Emitter.stringBound(o) }
+        if let u = r.unit { bound += Emitter.stringBound(u.rawValue) }
+        if let n = r.note { bound += Emitter.stringBound(n) }
         switch r.value {
-        case .number(let d):
-            key("value")
-            d.append(to: &buffer)
-        case .text(let t):
-            string("text", t)
+        case .number(let d): bound += d.maxTextLength
+        case .text(let t): bound += Emitter.stringBound(t)
         }
-        if let u = r.unit { string("unit", u.rawValue) }
-        if let t = r.time { time("time", t) }
-        if let s = r.storage { int("storage", s) }
-        if let t = r.tariff { int("tariff", t) }
-        if let s = r.subunit { int("subunit", s) }
-        if let f = r.function { string("function", f.rawValue) }
-        if let i = r.record { int("record", i) }
-        if let n = r.note { string("note", n) }
-        provenance(r.provenance)
-    }
-
-    public mutating func write(_ e: Event) {
-        open("event")
-        if let m = e.meter { string("meter", m) }
-        string("event", e.event)
-        if let c = e.code { string("code", c) }
-        if let t = e.text { string("text", t) }
-        if let t = e.time { time("time", t) }
-        if let d = e.duration {
-            key("duration")
-            d.append(to: &buffer)
+        var e = Emitter(output.reserve(bound))
+        e.open("reading")
+        e.string("meter", r.meter)
+        if let m = r.medium { e.string("medium", m) }
+        e.string("quantity", r.quantity.rawValue)
+        if let o = r.obis { e.string("obis", o) }
+        switch r.value {
+        case .number(let d): e.decimal("value", d)
+        case .text(let t): e.string("text", t)
         }
-        provenance(e.provenance)
+        if let u = r.unit { e.string("unit", u.rawValue) }
+        if let t = r.time { e.time("time", t) }
+        if let s = r.storage { e.int("storage", s) }
+        if let t = r.tariff { e.int("tariff", t) }
+        if let s = r.subunit { e.int("subunit", s) }
+        if let f = r.function { e.string("function", f.rawValue) }
+        if let i = r.record { e.int("record", i) }
+        if let n = r.note { e.string("note", n) }
+        e.provenance(r.provenance)
+        output.commit(e.k)
     }
 
-    public mutating func write(_ f: FrameRecord) {
-        open("frame")
-        key("hex")
-        buffer.append(0x22)
-        Hex.append(f.bytes, to: &buffer)
-        buffer.append(0x22)
-        if let t = f.time { time("time", t) }
-        if let p = f.protocolName { string("protocol", p) }
-        if let s = f.source { string("source", s) }
-        string("dir", f.direction.rawValue)
-        if let m = f.meter { string("meter", m) }
-        close()
+    public func write(_ ev: Event) {
+        var bound = 300 + Emitter.stringBound(ev.event) + Emitter.stringBound(ev.provenance.source)
+        if let m = ev.meter { bound += Emitter.stringBound(m) }
+        if let c = ev.code { bound += Emitter.stringBound(c) }
+        if let t = ev.text { bound += Emitter.stringBound(t) }
+        if let d = ev.duration { bound += d.maxTextLength }
+        var e = Emitter(output.reserve(bound))
+        e.open("event")
+        if let m = ev.meter { e.string("meter", m) }
+        e.string("event", ev.event)
+        if let c = ev.code { e.string("code", c) }
+        if let t = ev.text { e.string("text", t) }
+        if let t = ev.time { e.time("time", t) }
+        if let d = ev.duration { e.decimal("duration", d) }
+        e.provenance(ev.provenance)
+        output.commit(e.k)
     }
 
-    // MARK: - pieces
-
-    private mutating func open(_ type: StaticString) {
-        buffer.append(contentsOf: #"{"type":""#.utf8)
-        type.withUTF8Buffer { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: #"","v":1"#.utf8)
+    public func write(_ f: FrameRecord) {
+        var bound = 200 + 2 * f.bytes.count
+        if let p = f.protocolName { bound += Emitter.stringBound(p) }
+        if let s = f.source { bound += Emitter.stringBound(s) }
+        if let m = f.meter { bound += Emitter.stringBound(m) }
+        var e = Emitter(output.reserve(bound))
+        e.open("frame")
+        e.key("hex")
+        e.byte(0x22)
+        for b in f.bytes {
+            e.byte(Hex.digits[Int(b >> 4)])
+            e.byte(Hex.digits[Int(b & 0x0F)])
+        }
+        e.byte(0x22)
+        if let t = f.time { e.time("time", t) }
+        if let p = f.protocolName { e.string("protocol", p) }
+        if let s = f.source { e.string("source", s) }
+        e.string("dir", f.direction.rawValue)
+        if let m = f.meter { e.string("meter", m) }
+        e.close()
+        output.commit(e.k)
     }
 
-    private mutating func close() {
-        buffer.append(0x7D)
-        buffer.append(0x0A)
-    }
+    /// Writes JSON pieces into space reserved beforehand (callers size it with `stringBound` and the
+    /// fixed allowances above).
+    private struct Emitter {
+        let p: UnsafeMutablePointer<UInt8>
+        var k = 0
 
-    private mutating func provenance(_ p: Provenance) {
-        string("protocol", p.protocolID.rawValue)
-        string("source", p.source)
-        int("frame", p.frame)
-        close()
-    }
+        init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
-    private mutating func key(_ name: StaticString) {
-        buffer.append(0x2C)
-        buffer.append(0x22)
-        name.withUTF8Buffer { buffer.append(contentsOf: $0) }
-        buffer.append(0x22)
-        buffer.append(0x3A)
-    }
+        /// The most bytes a string can take as a JSON literal (every byte escaped as `\u00XX`).
+        static func stringBound(_ s: String) -> Int { s.utf8.count * 6 + 16 }
 
-    private mutating func string(_ name: StaticString, _ value: String) {
-        key(name)
-        JSONLineWriter.appendString(value, to: &buffer)
-    }
+        mutating func byte(_ b: UInt8) {
+            p[k] = b
+            k += 1
+        }
 
-    private mutating func int(_ name: StaticString, _ value: Int) {
-        key(name)
-        JSONLineWriter.appendInt(value, to: &buffer)
-    }
-
-    private mutating func time(_ name: StaticString, _ value: UTCTime) {
-        key(name)
-        buffer.append(0x22)
-        value.append(to: &buffer)
-        buffer.append(0x22)
-    }
-
-    /// Appends a JSON string literal (quoted, escaped; control characters as `\u00XX`).
-    public static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
-        var s = s
-        s.withUTF8 { utf8 in
-            var runStart = 0
-            for i in 0..<utf8.count {
-                let c = utf8[i]
-                if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
-                runStart = i + 1
-                switch c {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-                case 0x09: out.append(contentsOf: [0x5C, 0x74])
-                default:
-                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
-                    Hex.append(CollectionOfOne(c), to: &out)
-                }
+        mutating func raw(_ s: StaticString) {
+            s.withUTF8Buffer { b in
+                (p + k).update(from: b.baseAddress!, count: b.count)
+                k += b.count
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         }
-        out.append(0x22)
+
+        mutating func open(_ type: StaticString) {
+            raw(#"{"type":""#)
+            raw(type)
+            raw(#"","v":1"#)
+        }
+
+        mutating func close() {
+            byte(0x7D)
+            byte(0x0A)
+        }
+
+        /// `,"name":`
+        mutating func key(_ name: StaticString) {
+            byte(0x2C)
+            byte(0x22)
+            raw(name)
+            byte(0x22)
+            byte(0x3A)
+        }
+
+        mutating func string(_ name: StaticString, _ value: String) {
+            key(name)
+            literal(value)
+        }
+
+        mutating func literal(_ value: String) {
+            var s = value
+            let start = k
+            k = s.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
+        }
+
+        mutating func int(_ name: StaticString, _ value: Int) {
+            key(name)
+            k += ExactDecimal(Int64(value)).write(to: p + k)
+        }
+
+        mutating func decimal(_ name: StaticString, _ value: ExactDecimal) {
+            key(name)
+            k += value.write(to: p + k)
+        }
+
+        mutating func time(_ name: StaticString, _ value: UTCTime) {
+            key(name)
+            byte(0x22)
+            k += value.write(to: p + k)
+            byte(0x22)
+        }
+
+        mutating func provenance(_ prov: Provenance) {
+            string("protocol", prov.protocolID.rawValue)
+            string("source", prov.source)
+            int("frame", prov.frame)
+            close()
+        }
     }
 
-    /// Appends a decimal integer.
-    public static func appendInt(_ v: Int, to out: inout [UInt8]) {
-        if v == 0 { out.append(0x30); return }
-        var m = v.magnitude
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { p in
-            while m > 0 {
-                p[n] = UInt8(48 + m % 10)
-                m /= 10
-                n += 1
+    /// Writes `utf8` as a JSON string literal (quoted, escaped; control characters as `\u00XX`) at
+    /// `p`, which has room for `6 × count + 2` bytes; returns the length written.
+    static func writeString(_ utf8: UnsafeBufferPointer<UInt8>, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var k = 0
+        p[k] = 0x22; k += 1
+        var i = 0
+        let n = utf8.count
+        // Eight bytes at a time while none of them needs escaping (SWAR: a byte below 0x20, or equal
+        // to '"' or '\\', sets its high bit in `special`).
+        if let base = utf8.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= n {
+                let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
+                let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                if special & highs != 0 { break }
+                UnsafeMutableRawPointer(p + k).storeBytes(of: x, as: UInt64.self)
+                k += 8
+                i += 8
             }
-            if v < 0 { out.append(0x2D) }
-            var i = n - 1
-            while i >= 0 { out.append(p[i]); i -= 1 }
         }
+        while i < n {
+            let c = utf8[i]
+            i += 1
+            if c >= 0x20 && c != 0x22 && c != 0x5C {
+                p[k] = c; k += 1
+                continue
+            }
+            p[k] = 0x5C; k += 1
+            switch c {
+            case 0x22: p[k] = 0x22; k += 1
+            case 0x5C: p[k] = 0x5C; k += 1
+            case 0x0A: p[k] = 0x6E; k += 1
+            case 0x0D: p[k] = 0x72; k += 1
+            case 0x09: p[k] = 0x74; k += 1
+            default:
+                p[k] = 0x75; p[k + 1] = 0x30; p[k + 2] = 0x30
+                p[k + 3] = Hex.digits[Int(c >> 4)]; p[k + 4] = Hex.digits[Int(c & 0x0F)]
+                k += 5
+            }
+        }
+        p[k] = 0x22; k += 1
+        return k
     }
 }

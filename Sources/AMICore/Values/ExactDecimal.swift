@@ -153,34 +153,49 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the plain decimal text to a byte buffer.
+    /// Appends the plain decimal text to a byte array.
     public func append(to out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var m = significand.magnitude
-        if m == 0 { digits.append(UInt8(ascii: "0")) }
-        while m > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(m % 10))
-            m /= 10
-        }
-        digits.reverse()
-        if significand < 0 { out.append(UInt8(ascii: "-")) }
-        if exponent >= 0 {
-            out.append(contentsOf: digits)
-            if significand != 0 {
-                for _ in 0..<exponent { out.append(UInt8(ascii: "0")) }
-            }
-        } else {
-            let frac = -exponent
-            if digits.count > frac {
-                out.append(contentsOf: digits[0..<(digits.count - frac)])
-                out.append(UInt8(ascii: "."))
-                out.append(contentsOf: digits[(digits.count - frac)...])
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: maxTextLength))
+        let n = out.withUnsafeMutableBufferPointer { write(to: $0.baseAddress! + start) }
+        out.removeLast(maxTextLength - n)
+    }
+
+    /// The most bytes `write(to:)` can write for this value.
+    public var maxTextLength: Int { 23 + Int(exponent.magnitude) }
+
+    /// Writes the plain decimal text at `p` (room for `maxTextLength` bytes) and returns its length.
+    public func write(to p: UnsafeMutablePointer<UInt8>) -> Int {
+        // Digits of the magnitude, least significant first, in a fixed 24-byte scratch area.
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { digits in
+            var m = significand.magnitude
+            var n = 0
+            repeat {
+                digits[n] = UInt8(48 + m % 10)
+                m /= 10
+                n += 1
+            } while m > 0
+            var k = 0
+            if significand < 0 { p[k] = UInt8(ascii: "-"); k += 1 }
+            if exponent >= 0 {
+                for i in 0..<n { p[k] = digits[n - 1 - i]; k += 1 }
+                if significand != 0 {
+                    for _ in 0..<exponent { p[k] = 48; k += 1 }
+                }
             } else {
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "."))
-                for _ in 0..<(frac - digits.count) { out.append(UInt8(ascii: "0")) }
-                out.append(contentsOf: digits)
+                let frac = -exponent
+                let intDigits = max(n - frac, 0)
+                if intDigits == 0 {
+                    p[k] = 48; k += 1
+                } else {
+                    for i in 0..<intDigits { p[k] = digits[n - 1 - i]; k += 1 }
+                }
+                p[k] = UInt8(ascii: "."); k += 1
+                for _ in 0..<max(frac - n, 0) { p[k] = 48; k += 1 }
+                for i in (0..<min(n, frac)).reversed() { p[k] = digits[i]; k += 1 }
             }
+            return k
         }
     }
 }

@@ -83,20 +83,33 @@ public struct UTCTime: Sendable, Hashable, Comparable, CustomStringConvertible {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the ISO 8601 text to a byte buffer.
+    /// Appends the ISO 8601 text to a byte array.
     public func append(to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: UTCTime.maxTextLength))
+        let n = out.withUnsafeMutableBufferPointer { write(to: $0.baseAddress! + start) }
+        out.removeLast(UTCTime.maxTextLength - n)
+    }
+
+    /// The most bytes `write(to:)` writes.
+    public static let maxTextLength = 24
+
+    /// Writes the ISO 8601 text at `p` (room for `maxTextLength` bytes) and returns its length.
+    public func write(to p: UnsafeMutablePointer<UInt8>) -> Int {
         let c = civil
+        var k = 0
         func put(_ v: Int, _ width: Int) {
-            var d = [UInt8](repeating: 48, count: width)
-            var x = v
+            var x = v.magnitude
             var i = width - 1
-            while i >= 0 { d[i] = UInt8(48 + x % 10); x /= 10; i -= 1 }
-            out.append(contentsOf: d)
+            while i >= 0 { p[k + i] = UInt8(48 + x % 10); x /= 10; i -= 1 }
+            k += width
         }
-        put(c.year, 4); out.append(45); put(c.month, 2); out.append(45); put(c.day, 2)
-        out.append(84); put(c.hour, 2); out.append(58); put(c.minute, 2); out.append(58); put(c.second, 2)
-        if c.millisecond != 0 { out.append(46); put(c.millisecond, 3) }
-        out.append(90)
+        func sep(_ c: UInt8) { p[k] = c; k += 1 }
+        put(c.year, 4); sep(45); put(c.month, 2); sep(45); put(c.day, 2)
+        sep(84); put(c.hour, 2); sep(58); put(c.minute, 2); sep(58); put(c.second, 2)
+        if c.millisecond != 0 { sep(46); put(c.millisecond, 3) }
+        sep(90)
+        return k
     }
 }
 
