@@ -516,3 +516,17 @@ private func number(_ text: String) -> ReadingValue {
         }
     }
 }
+
+@Suite struct MBusSecretTests {
+    /// VIF FD 0x16 (password) and FD 0x12 (user access code): reported, value never written.
+    @Test(arguments: [("04 FD 16 78 56 34 12", "305419896"), ("02 FD 12 2A 2F", "12074")])
+    func secretsAreWithheld(record: String, secret: String) throws {
+        let r = try single(record)
+        #expect(r.value == .text("withheld"))
+        #expect(r.note?.contains("secret not printed") == true)
+        let w = JSONLineWriter()
+        w.write(r)
+        let line = String(decoding: w.buffer, as: UTF8.self)
+        #expect(!line.contains(secret))
+    }
+}

@@ -307,7 +307,7 @@ enum MBusDataRecord {
         // Data (EN 13757-3:2018 Table 4, "Coding of the data field").
         stage = "data"
         let coding = dif & 0x0F
-        let value: ReadingValue
+        var value: ReadingValue
         var quantity = table[at].quantity
         var unit = table[at].unit
         var factor = Int64(table[at].factor)
@@ -388,6 +388,12 @@ enum MBusDataRecord {
                               "record \(index): DIF \(Hex.byte(dif)) codes no data")
         }
         if isDate, case .number = value { addNote("unexpected data coding for a date") }
+        // Access codes and passwords (VIF FD 0x12-0x16) are secrets: their presence is reported,
+        // never their value.
+        if MBusVIFEntry.secretQuantities.contains(quantity) {
+            value = .text("withheld")
+            addNote("secret not printed")
+        }
 
         let reading = Reading(
             meter: info.meter, medium: info.medium, quantity: quantity, value: value, unit: unit,

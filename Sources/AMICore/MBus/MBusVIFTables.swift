@@ -1,6 +1,11 @@
 /// What a VIF (or the first VIFE after 0xFB / 0xFD) says about a data record's value: the quantity,
 /// the base unit, and the exact factor `factor × 10^exponent` from the coded value to that unit.
 struct MBusVIFEntry: Sendable {
+    /// Quantities whose values are secrets, never written out.
+    static let secretQuantities: Set<Quantity> = [
+        .accessCodeUser, .accessCodeOperator, .accessCodeSystemOperator, .accessCodeDeveloper, .password,
+    ]
+
     enum Kind: UInt8, Sendable {
         /// A measured value or a count (type B signed integers, BCD, real).
         case number
