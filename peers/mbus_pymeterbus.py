@@ -35,6 +35,10 @@ meterbus/telegram_variable_data_record.py, ``parsed_value``):
 * ``unit`` is pyMeterBus's MeasureUnit text (``"m^3"``, ``"C"``, ``"date"``, ``"none"``...) or,
   for plain-text VIFs, the custom unit text. ``type`` and ``function`` are its enum names;
   ``unit_enh`` (a VIFE enhancement) appears only when it reports one.
+* For numeric values, ``encoding`` is the data coding pyMeterBus read from the DIF
+  (``ENCODING_INTEGER``, ``ENCODING_BCD``, ``ENCODING_REAL``) and ``multiplier`` the ``repr`` of the
+  float it multiplied the raw value by (``"0.001"``, ``"1e-06"``, ``"3600.0"``), so that a test
+  can redo pyMeterBus's float arithmetic on another decoder's raw value and compare bit for bit.
 * ``storage`` is DIF bit 6 plus the DIFE storage bits; ``tariff`` and ``device`` are null when
   the record has no DIFE (pyMeterBus does not compute them then).
 
@@ -76,6 +80,10 @@ def record_json(rec):
     out["tariff"] = info.get("tariff")
     out["device"] = info.get("device")
     out["function"] = info.get("function")
+    if isinstance(value, (decimal.Decimal, int)) and not isinstance(value, bool):
+        multiplier = rec._parse_vifx()[0]
+        out["encoding"] = rec.dib.length_encoding[1].name
+        out["multiplier"] = repr(float(multiplier))
     if "unit_enh" in info:
         out["unit_enh"] = info["unit_enh"]
     return out
