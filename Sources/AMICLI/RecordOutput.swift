@@ -24,6 +24,12 @@ public final class RecordOutput: DecodeSink {
         if lineBuffered || writer.output.count >= blockSize { flush() }
     }
 
+    public func records(_ records: [Record]) {
+        guard failure == nil else { return }
+        for i in records.indices { writer.write(records[i]) }
+        if lineBuffered || writer.output.count >= blockSize { flush() }
+    }
+
     public func passThrough(_ line: ArraySlice<UInt8>) {
         guard failure == nil else { return }
         writer.appendLine(line)

@@ -30,9 +30,17 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 /// Receives what a decode session produces.
 public protocol DecodeSink: AnyObject {
     func record(_ record: Record)
+    /// The records of one frame, in order (by default, `record` for each).
+    func records(_ records: [Record])
     /// A JSON line that is not a `frame` record, passed through unchanged (without its newline).
     func passThrough(_ line: ArraySlice<UInt8>)
     func diagnostic(_ diagnostic: Diagnostic)
+}
+
+extension DecodeSink {
+    public func records(_ records: [Record]) {
+        for r in records { record(r) }
+    }
 }
 
 /// Turns one input (a file or stdin, fed in chunks of any size) into records: finds the input's
@@ -308,7 +316,7 @@ public final class DecodeSession {
             return
         }
         for w in output.warnings { report(w.shifted(by: base), line: line, skipped: false) }
-        for r in output.records { sink.record(r) }
+        sink.records(output.records)
         records += output.records.count
     }
 }

@@ -390,7 +390,7 @@ enum MBusDataRecord {
         if isDate, case .number = value { addNote("unexpected data coding for a date") }
         // Access codes and passwords (VIF FD 0x12-0x16) are secrets: their presence is reported,
         // never their value.
-        if MBusVIFEntry.secretQuantities.contains(quantity) {
+        if table[at].secret {
             value = .text("withheld")
             addNote("secret not printed")
         }

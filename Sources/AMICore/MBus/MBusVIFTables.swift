@@ -1,11 +1,6 @@
 /// What a VIF (or the first VIFE after 0xFB / 0xFD) says about a data record's value: the quantity,
 /// the base unit, and the exact factor `factor × 10^exponent` from the coded value to that unit.
 struct MBusVIFEntry: Sendable {
-    /// Quantities whose values are secrets, never written out.
-    static let secretQuantities: Set<Quantity> = [
-        .accessCodeUser, .accessCodeOperator, .accessCodeSystemOperator, .accessCodeDeveloper, .password,
-    ]
-
     enum Kind: UInt8, Sendable {
         /// A measured value or a count (type B signed integers, BCD, real).
         case number
@@ -30,9 +25,12 @@ struct MBusVIFEntry: Sendable {
     var kind: Kind
     /// A qualifier the unit table has no name for (`months`, `degF`, `US gallons`).
     var note: String?
+    /// The value is a secret (access codes, passwords): reported as withheld, never written out.
+    var secret: Bool
 
     init(_ quantity: Quantity, _ unit: Unit?, _ exponent: Int, factor: Int32 = 1, kind: Kind = .number,
-         note: String? = nil) {
+         note: String? = nil, secret: Bool = false) {
+        self.secret = secret
         self.quantity = quantity
         self.unit = unit
         self.exponent = Int8(exponent)
@@ -137,11 +135,11 @@ enum MBusVIFTables {
         t[0x0F] = MBusVIFEntry(.softwareVersion, nil, 0, kind: .unsignedNumber)
         t[0x10] = MBusVIFEntry(.customerLocation, nil, 0, kind: .unsignedNumber)
         t[0x11] = MBusVIFEntry(.customer, nil, 0, kind: .unsignedNumber)
-        t[0x12] = MBusVIFEntry(.accessCodeUser, nil, 0, kind: .unsignedNumber)
-        t[0x13] = MBusVIFEntry(.accessCodeOperator, nil, 0, kind: .unsignedNumber)
-        t[0x14] = MBusVIFEntry(.accessCodeSystemOperator, nil, 0, kind: .unsignedNumber)
-        t[0x15] = MBusVIFEntry(.accessCodeDeveloper, nil, 0, kind: .unsignedNumber)
-        t[0x16] = MBusVIFEntry(.password, nil, 0, kind: .unsignedNumber)
+        t[0x12] = MBusVIFEntry(.accessCodeUser, nil, 0, kind: .unsignedNumber, secret: true)
+        t[0x13] = MBusVIFEntry(.accessCodeOperator, nil, 0, kind: .unsignedNumber, secret: true)
+        t[0x14] = MBusVIFEntry(.accessCodeSystemOperator, nil, 0, kind: .unsignedNumber, secret: true)
+        t[0x15] = MBusVIFEntry(.accessCodeDeveloper, nil, 0, kind: .unsignedNumber, secret: true)
+        t[0x16] = MBusVIFEntry(.password, nil, 0, kind: .unsignedNumber, secret: true)
         t[0x17] = MBusVIFEntry(.errorFlags, nil, 0, kind: .unsignedNumber)
         t[0x18] = MBusVIFEntry(.errorMask, nil, 0, kind: .unsignedNumber)
         t[0x1A] = MBusVIFEntry(.digitalOutput, nil, 0, kind: .unsignedNumber)

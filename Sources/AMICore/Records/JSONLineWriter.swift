@@ -159,7 +159,11 @@ public struct JSONLineWriter {
 
         mutating func int(_ name: StaticString, _ value: Int) {
             key(name)
-            k += ExactDecimal(Int64(value)).write(to: p + k)
+            if value >= 0 && value < 10 {
+                byte(UInt8(48 + value))   // most storage, tariff and subunit numbers
+            } else {
+                k += ExactDecimal(Int64(value)).write(to: p + k)
+            }
         }
 
         mutating func decimal(_ name: StaticString, _ value: ExactDecimal) {
