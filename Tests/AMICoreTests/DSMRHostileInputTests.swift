@@ -35,7 +35,7 @@ private typealias T = TextTelegramTesting
     }()
 
     /// Decodes `bytes` whole and cut in two, and checks the invariants.
-    static func check(_ bytes: [UInt8], protocols: Set<ProtocolID>, cut: Int) -> TextTelegramTesting.Sink {
+    static func check(_ bytes: [UInt8], protocols: Set<ProtocolID>, cut: Int) -> CollectingSink {
         let whole = T.decode(bytes, protocols: protocols)
         let split = T.decode(bytes, protocols: protocols, cuts: [cut])
         #expect(split.records == whole.records, "cut \(cut) of \(bytes.count): \(bytes)")
@@ -47,7 +47,7 @@ private typealias T = TextTelegramTesting
     }
 
     @Test func randomBytes() {
-        var rng = T.SplitMix(state: 0x5EED_0001)
+        var rng = SplitMix64(state: 0x5EED_0001)
         let alphabet = Array("/!()*:-.0123456789ABCDEFSWkWhm3 \r\n\r\n?\\".utf8) + [0x02, 0x03, 0x00, 0x7F, 0xFF]
         for n in 0..<400 {
             let length = Int(rng.next() % 300)
@@ -59,7 +59,7 @@ private typealias T = TextTelegramTesting
     }
 
     @Test func mutatedTelegrams() {
-        var rng = T.SplitMix(state: 0x5EED_0002)
+        var rng = SplitMix64(state: 0x5EED_0002)
         for (s, seed) in Self.seeds.enumerated() where !seed.isEmpty {
             for n in 0..<40 {
                 var bytes = seed

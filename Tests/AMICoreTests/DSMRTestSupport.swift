@@ -23,28 +23,15 @@ enum TextTelegramTesting {
         return Array(try Data(contentsOf: url))
     }
 
-    final class Sink: DecodeSink {
-        var records: [Record] = []
-        var diagnostics: [Diagnostic] = []
-        func record(_ record: Record) { records.append(record) }
-        func passThrough(_ line: ArraySlice<UInt8>) {}
-        func diagnostic(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
-
-        var readings: [Reading] { records.compactMap { if case .reading(let r) = $0 { r } else { nil } } }
-        var events: [Event] { records.compactMap { if case .event(let e) = $0 { e } else { nil } } }
-        var skips: [Diagnostic] { diagnostics.filter(\.skipped) }
-        var warnings: [Diagnostic] { diagnostics.filter { !$0.skipped } }
-    }
-
     /// Runs `bytes` through a binary-input `DecodeSession`, cut into chunks at `cuts`.
     static func decode(_ bytes: [UInt8], protocols: Set<ProtocolID> = Set(ProtocolID.allCases),
                        ignoreChecksums: Bool = false, cuts: [Int] = [],
-                       configure: (inout DecodeOptions) -> Void = { _ in }) -> Sink {
+                       configure: (inout DecodeOptions) -> Void = { _ in }) -> CollectingSink {
         var options = DecodeOptions()
         options.protocols = protocols
         options.ignoreChecksums = ignoreChecksums
         configure(&options)
-        let sink = Sink()
+        let sink = CollectingSink()
         let session = DecodeSession(inputName: "test", sourceName: "test", format: .binary, options: options, sink: sink)
         var from = 0
         for cut in cuts.sorted() where cut >= from && cut <= bytes.count {
@@ -71,17 +58,5 @@ enum TextTelegramTesting {
     static func hex4(_ v: UInt16) -> String {
         let digits = Array("0123456789ABCDEF")
         return String([digits[Int(v >> 12)], digits[Int(v >> 8 & 0xF)], digits[Int(v >> 4 & 0xF)], digits[Int(v & 0xF)]])
-    }
-
-    /// A deterministic random source (SplitMix64) for the hostile-input tests.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

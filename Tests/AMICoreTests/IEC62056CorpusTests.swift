@@ -34,7 +34,7 @@ struct IEC62056CorpusTests {
         let badBCC = peer["bcc_valid"] == .bool(false)
 
         let plain = TextTelegramTesting.decode(bytes)
-        let sink: TextTelegramTesting.Sink
+        let sink: CollectingSink
         if badBCC {
             let checksum = plain.skips.filter { $0.error.kind == .checksum }
             #expect(checksum.count == 1)

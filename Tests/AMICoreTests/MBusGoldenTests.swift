@@ -18,7 +18,7 @@ import Testing
     @Test(.enabled(if: FileManager.default.fileExists(atPath: samples.path)))
     func sampleFramesDecodeToTheGoldenLines() throws {
         let input = [UInt8](try Data(contentsOf: Self.samples))
-        let sink = MBusCollectingSink()
+        let sink = CollectingSink()
         var o = DecodeOptions()
         o.protocols = [.mbus]
         let session = DecodeSession(inputName: "samples/mbus/libmbus-test-frames.hex",

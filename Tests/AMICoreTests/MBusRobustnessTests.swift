@@ -5,18 +5,6 @@ import Testing
 /// Hostile input: random bytes, and corpus frames truncated and mutated, through the whole binary
 /// decode path. Nothing may trap, and nothing may be skipped without a diagnostic.
 @Suite struct MBusRobustnessTests {
-    /// SplitMix64: deterministic, so a failure can be replayed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Frames to start from: the corpus when present, else a few made here.
     static func seeds() -> [[UInt8]] {
         var out: [[UInt8]] = [
@@ -48,7 +36,7 @@ import Testing
 
     /// Decodes `input` as a binary capture and checks the diagnostics.
     static func check(_ input: [UInt8], _ label: String) {
-        let sink = MBusCollectingSink()
+        let sink = CollectingSink()
         var o = DecodeOptions()
         o.protocols = [.mbus]
         let s = DecodeSession(inputName: "fuzz", sourceName: "fuzz", format: .binary, options: o, sink: sink)
@@ -70,7 +58,7 @@ import Testing
     }
 
     @Test func randomBytes() {
-        var g = Generator(state: 0x5EED)
+        var g = SplitMix64(state: 0x5EED)
         for i in 0..<3000 {
             let n = Int.random(in: 0...300, using: &g)
             var bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
@@ -106,7 +94,7 @@ import Testing
     }
 
     @Test func mutatedFrames() {
-        var g = Generator(state: 0xC0FFEE)
+        var g = SplitMix64(state: 0xC0FFEE)
         for (k, seed) in Self.seeds().enumerated() where seed.count > 9 {
             for m in 0..<150 {
                 var f = seed

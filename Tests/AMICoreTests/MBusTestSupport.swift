@@ -1,24 +1,6 @@
 import Foundation
 @testable import AMICore
 
-/// Collects what a decode session produces.
-final class MBusCollectingSink: DecodeSink {
-    var records: [Record] = []
-    var diagnostics: [Diagnostic] = []
-
-    func record(_ record: Record) { records.append(record) }
-    func passThrough(_ line: ArraySlice<UInt8>) {}
-    func diagnostic(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
-
-    var readings: [Reading] {
-        records.compactMap { if case .reading(let r) = $0 { return r } else { return nil } }
-    }
-
-    var events: [Event] {
-        records.compactMap { if case .event(let e) = $0 { return e } else { return nil } }
-    }
-}
-
 enum MBusTest {
     /// The package root, from this file's path.
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -80,10 +62,10 @@ enum MBusTest {
 
     /// Runs `input` through a whole decode session (M-Bus only).
     static func session(_ input: [UInt8], format: InputFormat, options: DecodeOptions = DecodeOptions())
-        -> MBusCollectingSink {
+        -> CollectingSink {
         var o = options
         o.protocols = [.mbus]
-        let sink = MBusCollectingSink()
+        let sink = CollectingSink()
         let s = DecodeSession(inputName: "test", sourceName: "test", format: format, options: o, sink: sink)
         s.feed(input)
         s.finish()

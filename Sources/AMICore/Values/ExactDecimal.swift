@@ -148,17 +148,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Plain decimal text (no exponent), e.g. `1234.50`, `-0.001`, `1200`: valid as a JSON number.
     public var description: String {
-        var out: [UInt8] = []
-        append(to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends the plain decimal text to a byte array.
-    public func append(to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: maxTextLength))
-        let n = out.withUnsafeMutableBufferPointer { write(to: $0.baseAddress! + start) }
-        out.removeLast(maxTextLength - n)
+        String(unsafeUninitializedCapacity: maxTextLength) { write(to: $0.baseAddress!) }
     }
 
     /// The most bytes `write(to:)` can write for this value.

@@ -78,17 +78,7 @@ public struct UTCTime: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public var description: String {
-        var out: [UInt8] = []
-        append(to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends the ISO 8601 text to a byte array.
-    public func append(to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: UTCTime.maxTextLength))
-        let n = out.withUnsafeMutableBufferPointer { write(to: $0.baseAddress! + start) }
-        out.removeLast(UTCTime.maxTextLength - n)
+        String(unsafeUninitializedCapacity: UTCTime.maxTextLength) { write(to: $0.baseAddress!) }
     }
 
     /// The most bytes `write(to:)` writes.
