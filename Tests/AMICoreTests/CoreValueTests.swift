@@ -117,5 +117,12 @@ import Testing
         #expect(parsed["text"]?.stringValue == text)
         #expect(parsed["source"]?.stringValue == text)
     }
-}
 
+    @Test func fixedLiteralsMatchTheRawNames() {
+        func text(_ s: StaticString) -> String { s.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } }
+        for p in ProtocolID.allCases { #expect(text(JSONLineWriter.literal(p)) == "\"\(p.rawValue)\"") }
+        for f in [RecordFunction.instantaneous, .maximum, .minimum, .error] {
+            #expect(text(JSONLineWriter.literal(f)) == "\"\(f.rawValue)\"")
+        }
+    }
+}

@@ -21,7 +21,14 @@ public struct JSONLineWriter {
         output.append(0x0A)
     }
 
-    public func write(_ record: Record) {
+    /// Writes `records` in order, reading each in place (no copy of its strings).
+    public func write(contentsOf records: [Record]) {
+        records.withUnsafeBufferPointer { b in
+            for i in b.indices { write(b[i]) }
+        }
+    }
+
+    public func write(_ record: borrowing Record) {
         switch record {
         case .reading(let r): write(r)
         case .event(let e): write(e)
@@ -29,7 +36,7 @@ public struct JSONLineWriter {
         }
     }
 
-    public func write(_ r: Reading) {
+    public func write(_ r: borrowing Reading) {
         var bound = 400 + Emitter.stringBound(r.meter) + Emitter.stringBound(r.quantity.rawValue)
             + Emitter.stringBound(r.provenance.source)
         if let m = r.medium { bound += Emitter.stringBound(m) }
@@ -55,7 +62,7 @@ public struct JSONLineWriter {
         if let s = r.storage { e.int("storage", s) }
         if let t = r.tariff { e.int("tariff", t) }
         if let s = r.subunit { e.int("subunit", s) }
-        if let f = r.function { e.string("function", f.rawValue) }
+        if let f = r.function { e.name("function", Self.literal(f)) }
         if let i = r.record { e.int("record", i) }
         if let n = r.note { e.string("note", n) }
         e.provenance(r.provenance)
@@ -157,6 +164,12 @@ public struct JSONLineWriter {
             k = s.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
         }
 
+        /// `,"name":` and a JSON literal that needs no escaping.
+        mutating func name(_ name: StaticString, _ literal: StaticString) {
+            key(name)
+            raw(literal)
+        }
+
         mutating func int(_ name: StaticString, _ value: Int) {
             key(name)
             if value >= 0 && value < 10 {
@@ -179,10 +192,30 @@ public struct JSONLineWriter {
         }
 
         mutating func provenance(_ prov: Provenance) {
-            string("protocol", prov.protocolID.rawValue)
+            name("protocol", JSONLineWriter.literal(prov.protocolID))
             string("source", prov.source)
             int("frame", prov.frame)
             close()
+        }
+    }
+
+    /// The JSON literal of each function name (`RecordFunction.rawValue`, quoted), written without
+    /// escaping.
+    static func literal(_ f: RecordFunction) -> StaticString {
+        switch f {
+        case .instantaneous: #""instantaneous""#
+        case .maximum: #""maximum""#
+        case .minimum: #""minimum""#
+        case .error: #""error""#
+        }
+    }
+
+    /// The JSON literal of each protocol name (`ProtocolID.rawValue`, quoted).
+    static func literal(_ p: ProtocolID) -> StaticString {
+        switch p {
+        case .mbus: #""mbus""#
+        case .iec62056_21: #""iec62056-21""#
+        case .dsmr: #""dsmr""#
         }
     }
 
