@@ -23,6 +23,19 @@ import Testing
         #expect(ExactDecimal(-5, exponent: -4).description == "-0.0005")
     }
 
+    @Test(arguments: [
+        (Int64(0), 0, "0"), (0, 3, "0"), (0, -3, "0.000"), (7, 0, "7"), (10, 0, "10"), (-10, -1, "-1.0"),
+        (12345, -5, "0.12345"), (12345, -4, "1.2345"), (-12345, -1, "-1234.5"), (1, -1, "0.1"),
+        (Int64.max, 0, "9223372036854775807"), (Int64.min, 0, "-9223372036854775808"),
+        (Int64.min, -19, "-0.9223372036854775808"), (Int64.min, -21, "-0.009223372036854775808"),
+        (-3, 4, "-30000"),
+    ])
+    func printsEverySignificandAndExponent(significand: Int64, exponent: Int, printed: String) {
+        let d = ExactDecimal(significand, exponent: exponent)
+        #expect(d.description == printed)
+        #expect(d.description.utf8.count <= d.maxTextLength)
+    }
+
     @Test func equalityIsNumeric() {
         #expect(ExactDecimal("2.3") == ExactDecimal("2.30"))
         #expect(ExactDecimal("2.3")! < ExactDecimal("2.31")!)
