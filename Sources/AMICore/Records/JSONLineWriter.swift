@@ -7,6 +7,9 @@ public struct JSONLineWriter {
     /// The bytes written so far; callers drain it (e.g. to stdout) and call `removeAll`.
     public let output: ByteBuffer
 
+    /// The text of the last time written: the readings of a frame mostly share one time.
+    private let lastTime = TimeText()
+
     public init(capacity: Int = 1 << 16) { output = ByteBuffer(capacity: capacity) }
 
     /// A copy of the bytes written so far.
@@ -47,7 +50,7 @@ public struct JSONLineWriter {
         case .number(let d): bound += d.maxTextLength
         case .text(let t): bound += Emitter.stringBound(t)
         }
-        var e = Emitter(output.reserve(bound))
+        var e = Emitter(output.reserve(bound), lastTime)
         e.open("reading")
         e.string("meter", r.meter)
         if let m = r.medium { e.string("medium", m) }
@@ -75,7 +78,7 @@ public struct JSONLineWriter {
         if let c = ev.code { bound += Emitter.stringBound(c) }
         if let t = ev.text { bound += Emitter.stringBound(t) }
         if let d = ev.duration { bound += d.maxTextLength }
-        var e = Emitter(output.reserve(bound))
+        var e = Emitter(output.reserve(bound), lastTime)
         e.open("event")
         if let m = ev.meter { e.string("meter", m) }
         e.string("event", ev.event)
@@ -92,7 +95,7 @@ public struct JSONLineWriter {
         if let p = f.protocolName { bound += Emitter.stringBound(p) }
         if let s = f.source { bound += Emitter.stringBound(s) }
         if let m = f.meter { bound += Emitter.stringBound(m) }
-        var e = Emitter(output.reserve(bound))
+        var e = Emitter(output.reserve(bound), lastTime)
         e.open("frame")
         e.key("hex")
         e.byte(0x22)
@@ -114,9 +117,13 @@ public struct JSONLineWriter {
     /// fixed allowances above).
     private struct Emitter {
         let p: UnsafeMutablePointer<UInt8>
+        let lastTime: TimeText
         var k = 0
 
-        init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+        init(_ p: UnsafeMutablePointer<UInt8>, _ lastTime: TimeText) {
+            self.p = p
+            self.lastTime = lastTime
+        }
 
         /// The most bytes a string can take as a JSON literal (every byte escaped as `\u00XX`).
         static func stringBound(_ s: String) -> Int { s.utf8.count * 6 + 16 }
@@ -187,7 +194,7 @@ public struct JSONLineWriter {
         mutating func time(_ name: StaticString, _ value: UTCTime) {
             key(name)
             byte(0x22)
-            k += value.write(to: p + k)
+            k += lastTime.write(value, to: p + k)
             byte(0x22)
         }
 
@@ -196,6 +203,25 @@ public struct JSONLineWriter {
             string("source", prov.source)
             int("frame", prov.frame)
             close()
+        }
+    }
+
+    /// The ISO 8601 text of one time, kept to be copied while the same time is written again.
+    private final class TimeText {
+        private var time: UTCTime?
+        private let text = UnsafeMutablePointer<UInt8>.allocate(capacity: UTCTime.maxTextLength)
+        private var count = 0
+
+        deinit { text.deallocate() }
+
+        /// Writes `t` as `UTCTime.write(to:)` does and returns the length.
+        func write(_ t: UTCTime, to p: UnsafeMutablePointer<UInt8>) -> Int {
+            if t != time {
+                count = t.write(to: text)
+                time = t
+            }
+            p.update(from: text, count: count)
+            return count
         }
     }
 
