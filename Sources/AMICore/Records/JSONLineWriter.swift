@@ -51,23 +51,23 @@ public struct JSONLineWriter {
         case .text(let t): bound += Emitter.stringBound(t)
         }
         var e = Emitter(output.reserve(bound), lastTime)
-        e.open("reading")
-        e.string("meter", r.meter)
-        if let m = r.medium { e.string("medium", m) }
-        e.string("quantity", r.quantity.rawValue)
-        if let o = r.obis { e.string("obis", o) }
+        e.raw(#"{"type":"reading","v":1"#)
+        e.string(#","meter":"#, r.meter)
+        if let m = r.medium { e.string(#","medium":"#, m) }
+        e.string(#","quantity":"#, r.quantity.rawValue)
+        if let o = r.obis { e.string(#","obis":"#, o) }
         switch r.value {
-        case .number(let d): e.decimal("value", d)
-        case .text(let t): e.string("text", t)
+        case .number(let d): e.decimal(#","value":"#, d)
+        case .text(let t): e.string(#","text":"#, t)
         }
-        if let u = r.unit { e.string("unit", u.rawValue) }
-        if let t = r.time { e.time("time", t) }
-        if let s = r.storage { e.int("storage", s) }
-        if let t = r.tariff { e.int("tariff", t) }
-        if let s = r.subunit { e.int("subunit", s) }
-        if let f = r.function { e.name("function", Self.literal(f)) }
-        if let i = r.record { e.int("record", i) }
-        if let n = r.note { e.string("note", n) }
+        if let u = r.unit { e.string(#","unit":"#, u.rawValue) }
+        if let t = r.time { e.time(#","time":"#, t) }
+        if let s = r.storage { e.int(#","storage":"#, s) }
+        if let t = r.tariff { e.int(#","tariff":"#, t) }
+        if let s = r.subunit { e.int(#","subunit":"#, s) }
+        if let f = r.function { e.name(#","function":"#, Self.literal(f)) }
+        if let i = r.record { e.int(#","record":"#, i) }
+        if let n = r.note { e.string(#","note":"#, n) }
         e.provenance(r.provenance)
         output.commit(e.k)
     }
@@ -79,13 +79,13 @@ public struct JSONLineWriter {
         if let t = ev.text { bound += Emitter.stringBound(t) }
         if let d = ev.duration { bound += d.maxTextLength }
         var e = Emitter(output.reserve(bound), lastTime)
-        e.open("event")
-        if let m = ev.meter { e.string("meter", m) }
-        e.string("event", ev.event)
-        if let c = ev.code { e.string("code", c) }
-        if let t = ev.text { e.string("text", t) }
-        if let t = ev.time { e.time("time", t) }
-        if let d = ev.duration { e.decimal("duration", d) }
+        e.raw(#"{"type":"event","v":1"#)
+        if let m = ev.meter { e.string(#","meter":"#, m) }
+        e.string(#","event":"#, ev.event)
+        if let c = ev.code { e.string(#","code":"#, c) }
+        if let t = ev.text { e.string(#","text":"#, t) }
+        if let t = ev.time { e.time(#","time":"#, t) }
+        if let d = ev.duration { e.decimal(#","duration":"#, d) }
         e.provenance(ev.provenance)
         output.commit(e.k)
     }
@@ -96,25 +96,26 @@ public struct JSONLineWriter {
         if let s = f.source { bound += Emitter.stringBound(s) }
         if let m = f.meter { bound += Emitter.stringBound(m) }
         var e = Emitter(output.reserve(bound), lastTime)
-        e.open("frame")
-        e.key("hex")
+        e.raw(#"{"type":"frame","v":1"#)
+        e.raw(#","hex":"#)
         e.byte(0x22)
         for b in f.bytes {
             e.byte(Hex.digits[Int(b >> 4)])
             e.byte(Hex.digits[Int(b & 0x0F)])
         }
         e.byte(0x22)
-        if let t = f.time { e.time("time", t) }
-        if let p = f.protocolName { e.string("protocol", p) }
-        if let s = f.source { e.string("source", s) }
-        e.string("dir", f.direction.rawValue)
-        if let m = f.meter { e.string("meter", m) }
+        if let t = f.time { e.time(#","time":"#, t) }
+        if let p = f.protocolName { e.string(#","protocol":"#, p) }
+        if let s = f.source { e.string(#","source":"#, s) }
+        e.string(#","dir":"#, f.direction.rawValue)
+        if let m = f.meter { e.string(#","meter":"#, m) }
         e.close()
         output.commit(e.k)
     }
 
     /// Writes JSON pieces into space reserved beforehand (callers size it with `stringBound` and the
-    /// fixed allowances above).
+    /// fixed allowances above). Keys are given with their punctuation (`,"meter":`), so each is one
+    /// copy of a literal.
     private struct Emitter {
         let p: UnsafeMutablePointer<UInt8>
         let lastTime: TimeText
@@ -140,28 +141,13 @@ public struct JSONLineWriter {
             }
         }
 
-        mutating func open(_ type: StaticString) {
-            raw(#"{"type":""#)
-            raw(type)
-            raw(#"","v":1"#)
-        }
-
         mutating func close() {
             byte(0x7D)
             byte(0x0A)
         }
 
-        /// `,"name":`
-        mutating func key(_ name: StaticString) {
-            byte(0x2C)
-            byte(0x22)
-            raw(name)
-            byte(0x22)
-            byte(0x3A)
-        }
-
         mutating func string(_ name: StaticString, _ value: String) {
-            key(name)
+            raw(name)
             literal(value)
         }
 
@@ -171,14 +157,14 @@ public struct JSONLineWriter {
             k = s.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
         }
 
-        /// `,"name":` and a JSON literal that needs no escaping.
+        /// A key (with its punctuation) and a JSON literal that needs no escaping.
         mutating func name(_ name: StaticString, _ literal: StaticString) {
-            key(name)
+            raw(name)
             raw(literal)
         }
 
         mutating func int(_ name: StaticString, _ value: Int) {
-            key(name)
+            raw(name)
             if value >= 0 && value < 10 {
                 byte(UInt8(48 + value))   // most storage, tariff and subunit numbers
             } else {
@@ -187,21 +173,21 @@ public struct JSONLineWriter {
         }
 
         mutating func decimal(_ name: StaticString, _ value: ExactDecimal) {
-            key(name)
+            raw(name)
             k += value.write(to: p + k)
         }
 
         mutating func time(_ name: StaticString, _ value: UTCTime) {
-            key(name)
+            raw(name)
             byte(0x22)
             k += lastTime.write(value, to: p + k)
             byte(0x22)
         }
 
         mutating func provenance(_ prov: Provenance) {
-            name("protocol", JSONLineWriter.literal(prov.protocolID))
-            string("source", prov.source)
-            int("frame", prov.frame)
+            name(#","protocol":"#, JSONLineWriter.literal(prov.protocolID))
+            string(#","source":"#, prov.source)
+            int(#","frame":"#, prov.frame)
             close()
         }
     }
