@@ -120,7 +120,8 @@ import Testing
 
     @Test(arguments: ["", "plain", "exactly8", "sixteen bytes ok", "a\"b", "0123456789\"abc", "01234567\\89",
                       "tab\there and a long tail after it", "ctl\u{01}\u{1F}", "caf\u{e9} \u{2603} 0123456789 \"q\"",
-                      "\u{7F}\u{80}abcdefgh\nijk"])
+                      "\u{7F}\u{80}abcdefgh\nijk", "abc\"", "\"abcd", "ab\\cdef", "abcdef\u{1F}", "0123456789\n",
+                      "\t123456789", "m3", "kWh\u{0}"])
     func escapesEveryStringSoJSONReadsItBack(text: String) throws {
         let w = JSONLineWriter()
         w.write(Reading(meter: text, quantity: .register, value: .text(text),

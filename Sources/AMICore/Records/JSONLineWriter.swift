@@ -232,25 +232,50 @@ public struct JSONLineWriter {
     }
 
     /// Writes `utf8` as a JSON string literal (quoted, escaped; control characters as `\u00XX`) at
-    /// `p`, which has room for `6 × count + 2` bytes; returns the length written.
+    /// `p`, which has room for `6 × count + 2` bytes; returns the length written. Reads only the bytes
+    /// of `utf8`.
     static func writeString(_ utf8: UnsafeBufferPointer<UInt8>, to p: UnsafeMutablePointer<UInt8>) -> Int {
         var k = 0
         p[k] = 0x22; k += 1
         var i = 0
         let n = utf8.count
         // Eight bytes at a time while none of them needs escaping (SWAR: a byte below 0x20, or equal
-        // to '"' or '\\', sets its high bit in `special`).
+        // to '"' or '\\', sets its high bit; a byte after such a one may too, which only sends the
+        // bytes to the exact loop below).
+        @inline(__always) func plain(_ x: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
+            let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+            return special & 0x8080_8080_8080_8080 == 0
+        }
         if let base = utf8.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let source = UnsafeRawPointer(base), target = UnsafeMutableRawPointer(p + 1)
             while i + 8 <= n {
-                let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
-                let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                if special & highs != 0 { break }
-                UnsafeMutableRawPointer(p + k).storeBytes(of: x, as: UInt64.self)
-                k += 8
+                let x = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if !plain(x) { break }
+                target.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
                 i += 8
             }
+            // The last 1–7 bytes, when nothing so far needed escaping: as the string's last eight
+            // bytes (overlapping some already copied), or its first and last four.
+            if i + 8 > n && i < n {
+                if n >= 8 {
+                    let x = source.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                    if plain(x) {
+                        target.storeBytes(of: x, toByteOffset: n - 8, as: UInt64.self)
+                        i = n
+                    }
+                } else if n >= 4 {
+                    let head = source.loadUnaligned(as: UInt32.self)
+                    let tail = source.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+                    if plain(UInt64(head) | UInt64(tail) << 32) {
+                        target.storeBytes(of: head, as: UInt32.self)
+                        target.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+                        i = n
+                    }
+                }
+            }
+            k += i
         }
         while i < n {
             let c = utf8[i]
