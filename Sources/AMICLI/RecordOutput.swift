@@ -26,7 +26,7 @@ public final class RecordOutput: DecodeSink {
 
     public func records(_ records: [Record]) {
         guard failure == nil else { return }
-        writer.write(contentsOf: records)
+        for i in records.indices { writer.write(records[i]) }
         if lineBuffered || writer.output.count >= blockSize { flush() }
     }
 

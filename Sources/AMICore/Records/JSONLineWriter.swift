@@ -24,14 +24,7 @@ public struct JSONLineWriter {
         output.append(0x0A)
     }
 
-    /// Writes `records` in order, reading each in place (no copy of its strings).
-    public func write(contentsOf records: [Record]) {
-        records.withUnsafeBufferPointer { b in
-            for i in b.indices { write(b[i]) }
-        }
-    }
-
-    public func write(_ record: borrowing Record) {
+    public func write(_ record: Record) {
         switch record {
         case .reading(let r): write(r)
         case .event(let e): write(e)
@@ -39,7 +32,7 @@ public struct JSONLineWriter {
         }
     }
 
-    public func write(_ r: borrowing Reading) {
+    public func write(_ r: Reading) {
         var bound = 400 + Emitter.stringBound(r.meter) + Emitter.stringBound(r.quantity.rawValue)
             + Emitter.stringBound(r.provenance.source)
         if let m = r.medium { bound += Emitter.stringBound(m) }
