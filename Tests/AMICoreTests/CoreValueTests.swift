@@ -23,6 +23,19 @@ import Testing
         #expect(ExactDecimal(-5, exponent: -4).description == "-0.0005")
     }
 
+    @Test(arguments: [
+        (Int64(0), 0, "0"), (0, 3, "0"), (0, -3, "0.000"), (7, 0, "7"), (10, 0, "10"), (-10, -1, "-1.0"),
+        (12345, -5, "0.12345"), (12345, -4, "1.2345"), (-12345, -1, "-1234.5"), (1, -1, "0.1"),
+        (Int64.max, 0, "9223372036854775807"), (Int64.min, 0, "-9223372036854775808"),
+        (Int64.min, -19, "-0.9223372036854775808"), (Int64.min, -21, "-0.009223372036854775808"),
+        (-3, 4, "-30000"),
+    ])
+    func printsEverySignificandAndExponent(significand: Int64, exponent: Int, printed: String) {
+        let d = ExactDecimal(significand, exponent: exponent)
+        #expect(d.description == printed)
+        #expect(d.description.utf8.count <= d.maxTextLength)
+    }
+
     @Test func equalityIsNumeric() {
         #expect(ExactDecimal("2.3") == ExactDecimal("2.30"))
         #expect(ExactDecimal("2.3")! < ExactDecimal("2.31")!)
@@ -107,7 +120,8 @@ import Testing
 
     @Test(arguments: ["", "plain", "exactly8", "sixteen bytes ok", "a\"b", "0123456789\"abc", "01234567\\89",
                       "tab\there and a long tail after it", "ctl\u{01}\u{1F}", "caf\u{e9} \u{2603} 0123456789 \"q\"",
-                      "\u{7F}\u{80}abcdefgh\nijk"])
+                      "\u{7F}\u{80}abcdefgh\nijk", "abc\"", "\"abcd", "ab\\cdef", "abcdef\u{1F}", "0123456789\n",
+                      "\t123456789", "m3", "kWh\u{0}"])
     func escapesEveryStringSoJSONReadsItBack(text: String) throws {
         let w = JSONLineWriter()
         w.write(Reading(meter: text, quantity: .register, value: .text(text),
@@ -117,5 +131,12 @@ import Testing
         #expect(parsed["text"]?.stringValue == text)
         #expect(parsed["source"]?.stringValue == text)
     }
-}
 
+    @Test func fixedLiteralsMatchTheRawNames() {
+        func text(_ s: StaticString) -> String { s.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } }
+        for p in ProtocolID.allCases { #expect(text(JSONLineWriter.literal(p)) == "\"\(p.rawValue)\"") }
+        for f in [RecordFunction.instantaneous, .maximum, .minimum, .error] {
+            #expect(text(JSONLineWriter.literal(f)) == "\"\(f.rawValue)\"")
+        }
+    }
+}

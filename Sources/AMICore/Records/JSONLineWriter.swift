@@ -7,6 +7,9 @@ public struct JSONLineWriter {
     /// The bytes written so far; callers drain it (e.g. to stdout) and call `removeAll`.
     public let output: ByteBuffer
 
+    /// The text of the last time written: the readings of a frame mostly share one time.
+    private let lastTime = TimeText()
+
     public init(capacity: Int = 1 << 16) { output = ByteBuffer(capacity: capacity) }
 
     /// A copy of the bytes written so far.
@@ -40,24 +43,24 @@ public struct JSONLineWriter {
         case .number(let d): bound += d.maxTextLength
         case .text(let t): bound += Emitter.stringBound(t)
         }
-        var e = Emitter(output.reserve(bound))
-        e.open("reading")
-        e.string("meter", r.meter)
-        if let m = r.medium { e.string("medium", m) }
-        e.string("quantity", r.quantity.rawValue)
-        if let o = r.obis { e.string("obis", o) }
+        var e = Emitter(output.reserve(bound), lastTime)
+        e.raw(#"{"type":"reading","v":1"#)
+        e.string(#","meter":"#, r.meter)
+        if let m = r.medium { e.string(#","medium":"#, m) }
+        e.string(#","quantity":"#, r.quantity.rawValue)
+        if let o = r.obis { e.string(#","obis":"#, o) }
         switch r.value {
-        case .number(let d): e.decimal("value", d)
-        case .text(let t): e.string("text", t)
+        case .number(let d): e.decimal(#","value":"#, d)
+        case .text(let t): e.string(#","text":"#, t)
         }
-        if let u = r.unit { e.string("unit", u.rawValue) }
-        if let t = r.time { e.time("time", t) }
-        if let s = r.storage { e.int("storage", s) }
-        if let t = r.tariff { e.int("tariff", t) }
-        if let s = r.subunit { e.int("subunit", s) }
-        if let f = r.function { e.string("function", f.rawValue) }
-        if let i = r.record { e.int("record", i) }
-        if let n = r.note { e.string("note", n) }
+        if let u = r.unit { e.string(#","unit":"#, u.rawValue) }
+        if let t = r.time { e.time(#","time":"#, t) }
+        if let s = r.storage { e.int(#","storage":"#, s) }
+        if let t = r.tariff { e.int(#","tariff":"#, t) }
+        if let s = r.subunit { e.int(#","subunit":"#, s) }
+        if let f = r.function { e.name(#","function":"#, Self.literal(f)) }
+        if let i = r.record { e.int(#","record":"#, i) }
+        if let n = r.note { e.string(#","note":"#, n) }
         e.provenance(r.provenance)
         output.commit(e.k)
     }
@@ -68,14 +71,14 @@ public struct JSONLineWriter {
         if let c = ev.code { bound += Emitter.stringBound(c) }
         if let t = ev.text { bound += Emitter.stringBound(t) }
         if let d = ev.duration { bound += d.maxTextLength }
-        var e = Emitter(output.reserve(bound))
-        e.open("event")
-        if let m = ev.meter { e.string("meter", m) }
-        e.string("event", ev.event)
-        if let c = ev.code { e.string("code", c) }
-        if let t = ev.text { e.string("text", t) }
-        if let t = ev.time { e.time("time", t) }
-        if let d = ev.duration { e.decimal("duration", d) }
+        var e = Emitter(output.reserve(bound), lastTime)
+        e.raw(#"{"type":"event","v":1"#)
+        if let m = ev.meter { e.string(#","meter":"#, m) }
+        e.string(#","event":"#, ev.event)
+        if let c = ev.code { e.string(#","code":"#, c) }
+        if let t = ev.text { e.string(#","text":"#, t) }
+        if let t = ev.time { e.time(#","time":"#, t) }
+        if let d = ev.duration { e.decimal(#","duration":"#, d) }
         e.provenance(ev.provenance)
         output.commit(e.k)
     }
@@ -85,31 +88,36 @@ public struct JSONLineWriter {
         if let p = f.protocolName { bound += Emitter.stringBound(p) }
         if let s = f.source { bound += Emitter.stringBound(s) }
         if let m = f.meter { bound += Emitter.stringBound(m) }
-        var e = Emitter(output.reserve(bound))
-        e.open("frame")
-        e.key("hex")
+        var e = Emitter(output.reserve(bound), lastTime)
+        e.raw(#"{"type":"frame","v":1"#)
+        e.raw(#","hex":"#)
         e.byte(0x22)
         for b in f.bytes {
             e.byte(Hex.digits[Int(b >> 4)])
             e.byte(Hex.digits[Int(b & 0x0F)])
         }
         e.byte(0x22)
-        if let t = f.time { e.time("time", t) }
-        if let p = f.protocolName { e.string("protocol", p) }
-        if let s = f.source { e.string("source", s) }
-        e.string("dir", f.direction.rawValue)
-        if let m = f.meter { e.string("meter", m) }
+        if let t = f.time { e.time(#","time":"#, t) }
+        if let p = f.protocolName { e.string(#","protocol":"#, p) }
+        if let s = f.source { e.string(#","source":"#, s) }
+        e.string(#","dir":"#, f.direction.rawValue)
+        if let m = f.meter { e.string(#","meter":"#, m) }
         e.close()
         output.commit(e.k)
     }
 
     /// Writes JSON pieces into space reserved beforehand (callers size it with `stringBound` and the
-    /// fixed allowances above).
+    /// fixed allowances above). Keys are given with their punctuation (`,"meter":`), so each is one
+    /// copy of a literal.
     private struct Emitter {
         let p: UnsafeMutablePointer<UInt8>
+        let lastTime: TimeText
         var k = 0
 
-        init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+        init(_ p: UnsafeMutablePointer<UInt8>, _ lastTime: TimeText) {
+            self.p = p
+            self.lastTime = lastTime
+        }
 
         /// The most bytes a string can take as a JSON literal (every byte escaped as `\u00XX`).
         static func stringBound(_ s: String) -> Int { s.utf8.count * 6 + 16 }
@@ -126,28 +134,13 @@ public struct JSONLineWriter {
             }
         }
 
-        mutating func open(_ type: StaticString) {
-            raw(#"{"type":""#)
-            raw(type)
-            raw(#"","v":1"#)
-        }
-
         mutating func close() {
             byte(0x7D)
             byte(0x0A)
         }
 
-        /// `,"name":`
-        mutating func key(_ name: StaticString) {
-            byte(0x2C)
-            byte(0x22)
-            raw(name)
-            byte(0x22)
-            byte(0x3A)
-        }
-
         mutating func string(_ name: StaticString, _ value: String) {
-            key(name)
+            raw(name)
             literal(value)
         }
 
@@ -157,8 +150,14 @@ public struct JSONLineWriter {
             k = s.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
         }
 
+        /// A key (with its punctuation) and a JSON literal that needs no escaping.
+        mutating func name(_ name: StaticString, _ literal: StaticString) {
+            raw(name)
+            raw(literal)
+        }
+
         mutating func int(_ name: StaticString, _ value: Int) {
-            key(name)
+            raw(name)
             if value >= 0 && value < 10 {
                 byte(UInt8(48 + value))   // most storage, tariff and subunit numbers
             } else {
@@ -167,45 +166,109 @@ public struct JSONLineWriter {
         }
 
         mutating func decimal(_ name: StaticString, _ value: ExactDecimal) {
-            key(name)
+            raw(name)
             k += value.write(to: p + k)
         }
 
         mutating func time(_ name: StaticString, _ value: UTCTime) {
-            key(name)
+            raw(name)
             byte(0x22)
-            k += value.write(to: p + k)
+            k += lastTime.write(value, to: p + k)
             byte(0x22)
         }
 
         mutating func provenance(_ prov: Provenance) {
-            string("protocol", prov.protocolID.rawValue)
-            string("source", prov.source)
-            int("frame", prov.frame)
+            name(#","protocol":"#, JSONLineWriter.literal(prov.protocolID))
+            string(#","source":"#, prov.source)
+            int(#","frame":"#, prov.frame)
             close()
         }
     }
 
+    /// The ISO 8601 text of one time, kept to be copied while the same time is written again.
+    private final class TimeText {
+        private var time: UTCTime?
+        private let text = UnsafeMutablePointer<UInt8>.allocate(capacity: UTCTime.maxTextLength)
+        private var count = 0
+
+        deinit { text.deallocate() }
+
+        /// Writes `t` as `UTCTime.write(to:)` does and returns the length.
+        func write(_ t: UTCTime, to p: UnsafeMutablePointer<UInt8>) -> Int {
+            if t != time {
+                count = t.write(to: text)
+                time = t
+            }
+            p.update(from: text, count: count)
+            return count
+        }
+    }
+
+    /// The JSON literal of each function name (`RecordFunction.rawValue`, quoted), written without
+    /// escaping.
+    static func literal(_ f: RecordFunction) -> StaticString {
+        switch f {
+        case .instantaneous: #""instantaneous""#
+        case .maximum: #""maximum""#
+        case .minimum: #""minimum""#
+        case .error: #""error""#
+        }
+    }
+
+    /// The JSON literal of each protocol name (`ProtocolID.rawValue`, quoted).
+    static func literal(_ p: ProtocolID) -> StaticString {
+        switch p {
+        case .mbus: #""mbus""#
+        case .iec62056_21: #""iec62056-21""#
+        case .dsmr: #""dsmr""#
+        }
+    }
+
     /// Writes `utf8` as a JSON string literal (quoted, escaped; control characters as `\u00XX`) at
-    /// `p`, which has room for `6 × count + 2` bytes; returns the length written.
+    /// `p`, which has room for `6 × count + 2` bytes; returns the length written. Reads only the bytes
+    /// of `utf8`.
     static func writeString(_ utf8: UnsafeBufferPointer<UInt8>, to p: UnsafeMutablePointer<UInt8>) -> Int {
         var k = 0
         p[k] = 0x22; k += 1
         var i = 0
         let n = utf8.count
         // Eight bytes at a time while none of them needs escaping (SWAR: a byte below 0x20, or equal
-        // to '"' or '\\', sets its high bit in `special`).
+        // to '"' or '\\', sets its high bit; a byte after such a one may too, which only sends the
+        // bytes to the exact loop below).
+        @inline(__always) func plain(_ x: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
+            let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+            return special & 0x8080_8080_8080_8080 == 0
+        }
         if let base = utf8.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let source = UnsafeRawPointer(base), target = UnsafeMutableRawPointer(p + 1)
             while i + 8 <= n {
-                let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
-                let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                if special & highs != 0 { break }
-                UnsafeMutableRawPointer(p + k).storeBytes(of: x, as: UInt64.self)
-                k += 8
+                let x = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if !plain(x) { break }
+                target.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
                 i += 8
             }
+            // The last 1–7 bytes, when nothing so far needed escaping: as the string's last eight
+            // bytes (overlapping some already copied), or its first and last four.
+            if i + 8 > n && i < n {
+                if n >= 8 {
+                    let x = source.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                    if plain(x) {
+                        target.storeBytes(of: x, toByteOffset: n - 8, as: UInt64.self)
+                        i = n
+                    }
+                } else if n >= 4 {
+                    let head = source.loadUnaligned(as: UInt32.self)
+                    let tail = source.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+                    if plain(UInt64(head) | UInt64(tail) << 32) {
+                        target.storeBytes(of: head, as: UInt32.self)
+                        target.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+                        i = n
+                    }
+                }
+            }
+            k += i
         }
         while i < n {
             let c = utf8[i]

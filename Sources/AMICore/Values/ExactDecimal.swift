@@ -156,36 +156,52 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Writes the plain decimal text at `p` (room for `maxTextLength` bytes) and returns its length.
     public func write(to p: UnsafeMutablePointer<UInt8>) -> Int {
-        // Digits of the magnitude, least significant first, in a fixed 24-byte scratch area.
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &scratch) { digits in
-            var m = significand.magnitude
-            var n = 0
+        // The digits go straight to their places, least significant first: count them, then fill
+        // the text from its end.
+        var m = significand.magnitude
+        var n = 1
+        var t = m
+        while t >= 10 {
+            t /= 10
+            n += 1
+        }
+        var k = 0
+        if significand < 0 { p[k] = UInt8(ascii: "-"); k += 1 }
+        if exponent >= 0 {
+            var j = k + n
             repeat {
-                digits[n] = UInt8(48 + m % 10)
+                j -= 1
+                p[j] = UInt8(48 + m % 10)
                 m /= 10
-                n += 1
-            } while m > 0
-            var k = 0
-            if significand < 0 { p[k] = UInt8(ascii: "-"); k += 1 }
-            if exponent >= 0 {
-                for i in 0..<n { p[k] = digits[n - 1 - i]; k += 1 }
-                if significand != 0 {
-                    for _ in 0..<exponent { p[k] = 48; k += 1 }
-                }
-            } else {
-                let frac = -exponent
-                let intDigits = max(n - frac, 0)
-                if intDigits == 0 {
-                    p[k] = 48; k += 1
-                } else {
-                    for i in 0..<intDigits { p[k] = digits[n - 1 - i]; k += 1 }
-                }
-                p[k] = UInt8(ascii: "."); k += 1
-                for _ in 0..<max(frac - n, 0) { p[k] = 48; k += 1 }
-                for i in (0..<min(n, frac)).reversed() { p[k] = digits[i]; k += 1 }
+            } while j > k
+            k += n
+            if significand != 0 {
+                for _ in 0..<exponent { p[k] = 48; k += 1 }
             }
             return k
         }
+        // Fraction digits (zeros once the significand's digits run out), the point, then the
+        // integer digits or a single 0.
+        let frac = -exponent
+        let intDigits = max(n - frac, 0)
+        let end = k + max(intDigits, 1) + 1 + frac
+        var j = end
+        for _ in 0..<frac {
+            j -= 1
+            p[j] = UInt8(48 + m % 10)
+            m /= 10
+        }
+        j -= 1
+        p[j] = UInt8(ascii: ".")
+        if intDigits == 0 {
+            p[k] = 48
+        } else {
+            repeat {
+                j -= 1
+                p[j] = UInt8(48 + m % 10)
+                m /= 10
+            } while j > k
+        }
+        return end
     }
 }
