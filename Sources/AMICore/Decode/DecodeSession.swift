@@ -208,93 +208,67 @@ public final class DecodeSession {
         scanFrames(in: bytes, line: lineNumber, protocols: protocols, context: context)
     }
 
-    /// Frames in a self-contained byte string (one hex line or one frame record).
-    private func scanFrames(in bytes: [UInt8], line: Int, protocols: Set<ProtocolID>, context: FrameContext) {
-        var i = 0
-        var runStart: Int? = nil
-        var runReason: DecodeError? = nil
-        func flushGarbage(upTo end: Int) {
-            if let g = runStart {
-                report(garbageError(from: g, to: end, reason: runReason), line: line, skipped: true)
-                runStart = nil
-                runReason = nil
-            }
-        }
-        while i < bytes.count && !stopped {
-            switch Codecs.scan(bytes, at: i, end: bytes.count, atEnd: true, protocols: protocols) {
-            case .frame(let p, let length)?:
-                flushGarbage(upTo: i)
-                if stopped { return }
-                var ctx = context
-                ctx.frameIndex = frames
-                decodeFrame(Array(bytes[i..<i + length]), as: p, base: i, line: line, context: ctx)
-                i += length
-            case .invalid(let error, let skip)? where skip > 1:
-                flushGarbage(upTo: i)
-                report(error, line: line, skipped: true)
-                i += skip
-            case .invalid(let error, _)?:
-                if runStart == nil { runStart = i; runReason = error }
-                i += 1
-            case .needMore?:
-                flushGarbage(upTo: i)
-                report(DecodeError(.framing, at: i, .needMore(count: 1),
-                                   "truncated frame: \(bytes.count - i) bytes, then the end of the line"),
-                       line: line, skipped: true)
-                return
-            case nil:
-                if runStart == nil { runStart = i }
-                i += 1
-            }
-        }
-        flushGarbage(upTo: bytes.count)
-    }
+    // MARK: - frames
 
-    // MARK: - binary
-
-    private func flushBinaryGarbage(upTo end: Int) {
+    private func flushGarbage(upTo end: Int, line: Int?) {
         if let g = garbageStart {
-            report(garbageError(from: g, to: end, reason: garbageReason), line: nil, skipped: true)
+            report(garbageError(from: g, to: end, reason: garbageReason), line: line, skipped: true)
             garbageStart = nil
             garbageReason = nil
         }
     }
 
-    private func processBinary(atEnd: Bool) {
-        var i = scanFrom
-        while i < pending.count && !stopped {
-            switch Codecs.scan(pending, at: i, end: pending.count, atEnd: atEnd, protocols: options.protocols) {
+    /// Finds and decodes the frames in `bytes[start...]`, reporting what is not a frame once per run.
+    /// `base` is the absolute offset of `bytes[0]`, `line` the line the bytes came from (nil for binary
+    /// input), `what` names the end of the bytes in the truncation message. Returns where scanning
+    /// stopped: the end, or (only when not `atEnd`) the start of a frame that needs more bytes; an
+    /// open run of garbage then stays open until the frame after it is known.
+    private func scan(_ bytes: [UInt8], from start: Int, atEnd: Bool, base: Int, line: Int?,
+                      protocols: Set<ProtocolID>, context: FrameContext, endOf what: String) -> Int {
+        var i = start
+        while i < bytes.count && !stopped {
+            switch Codecs.scan(bytes, at: i, end: bytes.count, atEnd: atEnd, protocols: protocols) {
             case .frame(let p, let length)?:
-                flushBinaryGarbage(upTo: pendingBase + i)
-                if stopped { return }
-                decodeFrame(Array(pending[i..<i + length]), as: p, base: pendingBase + i, line: nil,
-                            context: FrameContext(source: sourceName, frameIndex: frames, options: options))
+                flushGarbage(upTo: base + i, line: line)
+                if stopped { return i }
+                var ctx = context
+                ctx.frameIndex = frames
+                decodeFrame(Array(bytes[i..<i + length]), as: p, base: base + i, line: line, context: ctx)
                 i += length
             case .invalid(let error, let skip)? where skip > 1:
-                flushBinaryGarbage(upTo: pendingBase + i)
-                report(error.shifted(by: pendingBase), line: nil, skipped: true)
+                flushGarbage(upTo: base + i, line: line)
+                report(error.shifted(by: base), line: line, skipped: true)
                 i += skip
             case .invalid(let error, _)?:
-                if garbageStart == nil { garbageStart = pendingBase + i; garbageReason = error.shifted(by: pendingBase) }
+                if garbageStart == nil { garbageStart = base + i; garbageReason = error.shifted(by: base) }
                 i += 1
             case .needMore?:
-                if !atEnd {
-                    // The garbage run, if any, stays open until the frame after it is known.
-                    scanFrom = i
-                    return
-                }
-                flushBinaryGarbage(upTo: pendingBase + i)
-                report(DecodeError(.framing, at: pendingBase + i, .needMore(count: 1),
-                                   "truncated frame: \(pending.count - i) bytes, then the end of the input"),
-                       line: nil, skipped: true)
-                i = pending.count
+                if !atEnd { return i }
+                flushGarbage(upTo: base + i, line: line)
+                report(DecodeError(.framing, at: base + i, .needMore(count: 1),
+                                   "truncated frame: \(bytes.count - i) bytes, then the end of the \(what)"),
+                       line: line, skipped: true)
+                i = bytes.count
             case nil:
-                if garbageStart == nil { garbageStart = pendingBase + i }
+                if garbageStart == nil { garbageStart = base + i }
                 i += 1
             }
         }
-        scanFrom = min(i, pending.count)
-        if atEnd { flushBinaryGarbage(upTo: pendingBase + pending.count) }
+        if atEnd { flushGarbage(upTo: base + bytes.count, line: line) }
+        return min(i, bytes.count)
+    }
+
+    /// Frames in a self-contained byte string (one hex line or one frame record).
+    private func scanFrames(in bytes: [UInt8], line: Int, protocols: Set<ProtocolID>, context: FrameContext) {
+        _ = scan(bytes, from: 0, atEnd: true, base: 0, line: line, protocols: protocols, context: context,
+                 endOf: "line")
+    }
+
+    private func processBinary(atEnd: Bool) {
+        scanFrom = scan(pending, from: scanFrom, atEnd: atEnd, base: pendingBase, line: nil,
+                        protocols: options.protocols,
+                        context: FrameContext(source: sourceName, frameIndex: frames, options: options),
+                        endOf: "input")
     }
 
     private func garbageError(from start: Int, to end: Int, reason: DecodeError?) -> DecodeError {
