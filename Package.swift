@@ -12,8 +12,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // libcrypto from Debian's libssl-dev (AES-GCM for DLMS security suite 0, AES for wireless M-Bus).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Everything the tools share: byte cursor, exact values, records, decoders.
-        .target(name: "AMICore"),
+        .target(name: "AMICore", dependencies: ["COpenSSL"]),
         // The command-line layer every tool reuses: options, checked stdout, exit codes, diagnostics.
         .target(
             name: "AMICLI",

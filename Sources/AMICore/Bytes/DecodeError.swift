@@ -8,6 +8,10 @@ public enum DecodeLayer: String, Sendable, Equatable, CaseIterable {
     case mbusApplication = "mbus-app"
     case dsmr = "dsmr"
     case iec62056_21 = "iec62056-21"
+    case hdlc = "hdlc"
+    case dlmsWrapper = "dlms-wrapper"
+    case dlmsApplication = "dlms-app"
+    case dlmsSecurity = "dlms-security"
 }
 
 /// A typed decoding failure: where (absolute byte offset in the input it was found in, and layer) and why.
