@@ -14,7 +14,7 @@ struct DLMSCorpusTests {
         var client: [String: [UInt8]] = [:]
         var out: [String: [UInt8]] = [:]
         for f in frames {
-            if case .aarq(let a) = try APDU.parse(f.pdu), let t = a.callingAPTitle { client[f.session] = t }
+            if case .aarq(let a) = try APDU.parse(f.pdu), let t = a.calling.apTitle { client[f.session] = t }
             out[f.name] = f.isRequest ? client[f.session] : DLMSTest.serverTitle
         }
         return out
@@ -107,11 +107,11 @@ struct DLMSCorpusTests {
         for f in Self.frames {
             let apdu = try Self.context.decrypt(try APDU.parse(f.pdu), senderSystemTitle: titles[f.name])
             switch apdu {
-            case .aarq(let a) where a.mechanism == .highGMAC:
-                ctos[f.session] = a.callingAuthenticationValue?.bytes
-                client[f.session] = a.callingAPTitle
-            case .aare(let a) where a.mechanism == .highGMAC:
-                stoc[f.session] = a.respondingAuthenticationValue?.bytes
+            case .aarq(let a) where a.calling.mechanism == .highGMAC:
+                ctos[f.session] = a.calling.authenticationValue?.bytes
+                client[f.session] = a.calling.apTitle
+            case .aare(let a) where a.responding.mechanism == .highGMAC:
+                stoc[f.session] = a.responding.authenticationValue?.bytes
             case .actionRequest(.normal(_, let m, .octetString(let fStoC)?)) where m.classID == 15 && m.methodID == 1:
                 let challenge = try #require(stoc[f.session]), title = try #require(client[f.session])
                 let clientSide = SecurityContext(systemTitle: title, ek: DLMSTest.ek, ak: DLMSTest.ak)

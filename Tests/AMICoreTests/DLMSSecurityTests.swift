@@ -102,7 +102,7 @@ import Testing
         #expect(parsed == aarq)
         guard case .aarq(let opened) = try Self.server.decrypt(parsed) else { Issue.record("not an AARQ"); return }
         #expect(opened.userInformation == .initiateRequest(initiate))
-        #expect(opened.applicationContext == .logicalNameWithCiphering && opened.mechanism == .highGMAC)
+        #expect(opened.applicationContext == .logicalNameWithCiphering && opened.calling.mechanism == .highGMAC)
         #expect(try Self.server.plaintext(of: parsed) == APDU.initiateRequest(initiate).encoded())
     }
 

@@ -99,10 +99,10 @@ enum GuruxXML {
         case .aarq(let a):
             out.append("AssociationRequest")
             out.append("ApplicationContextName Value=" + context(a.applicationContext))
-            if let t = a.callingAPTitle { out.append("CallingAPTitle Value=" + hex(t)) }
-            if let r = a.senderACSERequirements { out.append("SenderACSERequirements Value=" + (r ? "1" : "0")) }
-            if let m = a.mechanism { out.append("MechanismName Value=" + mechanism(m)) }
-            if let v = a.callingAuthenticationValue { out.append("CallingAuthentication Value=" + hex(v.bytes)) }
+            if let t = a.calling.apTitle { out.append("CallingAPTitle Value=" + hex(t)) }
+            if let r = a.calling.acseRequirements { out.append("SenderACSERequirements Value=" + (r ? "1" : "0")) }
+            if let m = a.calling.mechanism { out.append("MechanismName Value=" + mechanism(m)) }
+            if let v = a.calling.authenticationValue { out.append("CallingAuthentication Value=" + hex(v.bytes)) }
             if let u = a.userInformation { out += user(u, inRelease: false) }
         case .aare(let a):
             out.append("AssociationResponse")
@@ -113,10 +113,10 @@ enum GuruxXML {
             case .serviceUser(let v): out.append("ACSEServiceUser Value=" + hex(v))
             case .serviceProvider(let v): out.append("ACSEServiceProvider Value=" + hex(v))
             }
-            if let t = a.respondingAPTitle { out.append("RespondingAPTitle Value=" + hex(t)) }
-            if let r = a.responderACSERequirements { out.append("ResponderACSERequirement Value=" + (r ? "1" : "0")) }
-            if let m = a.mechanism { out.append("MechanismName Value=" + mechanism(m)) }
-            if let v = a.respondingAuthenticationValue { out.append("RespondingAuthentication Value=" + hex(v.bytes)) }
+            if let t = a.responding.apTitle { out.append("RespondingAPTitle Value=" + hex(t)) }
+            if let r = a.responding.acseRequirements { out.append("ResponderACSERequirement Value=" + (r ? "1" : "0")) }
+            if let m = a.responding.mechanism { out.append("MechanismName Value=" + mechanism(m)) }
+            if let v = a.responding.authenticationValue { out.append("RespondingAuthentication Value=" + hex(v.bytes)) }
             if let u = a.userInformation { out += user(u, inRelease: false) }
         case .releaseRequest(let r), .releaseResponse(let r):
             if case .releaseRequest = apdu { out.append("ReleaseRequest") } else { out.append("ReleaseResponse") }

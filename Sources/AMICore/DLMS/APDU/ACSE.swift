@@ -1,48 +1,91 @@
+/// What an AARQ says about the client (`calling-…`, `sender-acse-requirements`) and an AARE about the
+/// server (`responding-…`, `responder-acse-requirements`): the same fields at different tags.
+public struct ACSEParty: Sendable, Hashable {
+    /// The AP title: the sender's system title (8 bytes) when ciphering.
+    public var apTitle: [UInt8]?
+    /// The AE qualifier (a certificate with security suites 1 and 2).
+    public var aeQualifier: [UInt8]?
+    /// The ACSE requirements: true when the authentication functional unit is selected.
+    public var acseRequirements: Bool?
+    public var mechanism: MechanismName?
+    /// The LLS password, or the sender's HLS challenge (CtoS from the client, StoC from the server).
+    public var authenticationValue: AuthenticationValue?
+
+    public init(apTitle: [UInt8]? = nil, aeQualifier: [UInt8]? = nil, acseRequirements: Bool? = nil,
+                mechanism: MechanismName? = nil, authenticationValue: AuthenticationValue? = nil) {
+        self.apTitle = apTitle
+        self.aeQualifier = aeQualifier
+        self.acseRequirements = acseRequirements
+        self.mechanism = mechanism
+        self.authenticationValue = authenticationValue
+    }
+
+    /// The BER tags of the five fields in one APDU.
+    struct Tags {
+        var apTitle: UInt8, aeQualifier: UInt8, requirements: UInt8, mechanism: UInt8, authentication: UInt8
+    }
+
+    /// AARQ [6], [7], [10], [11], [12].
+    static let calling = Tags(apTitle: 0xA6, aeQualifier: 0xA7, requirements: 0x8A, mechanism: 0x8B, authentication: 0xAC)
+    /// AARE [4], [5], [8], [9], [10].
+    static let responding = Tags(apTitle: 0xA4, aeQualifier: 0xA5, requirements: 0x88, mechanism: 0x89, authentication: 0xAA)
+
+    /// Reads `e` when it is one of these fields; false for other tags.
+    mutating func read(_ e: BER.Element, _ tags: Tags) throws(DecodeError) -> Bool {
+        switch e.tag {
+        case tags.apTitle: apTitle = try BER.explicit(e, 0x04, "AP-title")
+        case tags.aeQualifier: aeQualifier = try BER.explicit(e, 0x04, "AE-qualifier")
+        case tags.requirements: acseRequirements = try BER.firstBit(try BER.content(e), e, "acse-requirements")
+        case tags.mechanism: mechanism = MechanismName(rawValue: try BER.dlmsOID(try BER.content(e), kind: 2, e, "mechanism-name"))
+        case tags.authentication: authenticationValue = AuthenticationValue(try BER.explicit(e, 0x80, "authentication-value"))
+        default: return false
+        }
+        return true
+    }
+
+    func write(into w: inout BER.Writer, _ tags: Tags) {
+        if let apTitle { w.addExplicit(tags.apTitle, 0x04, apTitle) }
+        if let aeQualifier { w.addExplicit(tags.aeQualifier, 0x04, aeQualifier) }
+        if let acseRequirements { w.add(tags.requirements, [0x07, acseRequirements ? 0x80 : 0x00]) }
+        if let mechanism { w.addOID(tags.mechanism, explicit: false, kind: 2, mechanism.rawValue) }
+        if let authenticationValue { w.addExplicit(tags.authentication, 0x80, authenticationValue.bytes) }
+    }
+}
+
 /// `AARQ`, the association request (tag 0x60; ISO/IEC 8650-1 ACSE as profiled by DLMS UA 1000-2
 /// Ed. 10 / IEC 62056-5-3, "Encoding of the AARQ APDU"). BER encoded; fields in tag order.
 public struct AARQ: Sendable, Hashable {
     /// `protocol-version` [0] bit string content, when sent (`07 80`: version 1).
     public var protocolVersion: [UInt8]?
     public var applicationContext: ApplicationContextName
-    /// `calling-AP-title` [6]: the client's system title (8 bytes) when ciphering.
-    public var callingAPTitle: [UInt8]?
-    /// `calling-AE-qualifier` [7] (a certificate with suite 1 and 2).
-    public var callingAEQualifier: [UInt8]?
-    /// `sender-acse-requirements` [10]: true when the authentication functional unit is selected.
-    public var senderACSERequirements: Bool?
-    /// `mechanism-name` [11].
-    public var mechanism: MechanismName?
-    /// `calling-authentication-value` [12]: the LLS password, or the client's HLS challenge (CtoS).
-    public var callingAuthenticationValue: AuthenticationValue?
+    /// The client: `calling-AP-title` (its system title), `calling-AE-qualifier`,
+    /// `sender-acse-requirements`, `mechanism-name`, `calling-authentication-value` (password or CtoS).
+    public var calling: ACSEParty
     /// `user-information` [30]: the InitiateRequest, plain or ciphered.
     public var userInformation: UserInformation?
     /// Fields not interpreted here, as sent.
     public var otherFields: [ACSEField]
 
-    public init(applicationContext: ApplicationContextName = .logicalName, callingAPTitle: [UInt8]? = nil,
-                senderACSERequirements: Bool? = nil, mechanism: MechanismName? = nil,
-                callingAuthenticationValue: AuthenticationValue? = nil, userInformation: UserInformation?,
-                protocolVersion: [UInt8]? = nil, callingAEQualifier: [UInt8]? = nil, otherFields: [ACSEField] = []) {
+    public init(applicationContext: ApplicationContextName = .logicalName, calling: ACSEParty = ACSEParty(),
+                userInformation: UserInformation?, protocolVersion: [UInt8]? = nil, otherFields: [ACSEField] = []) {
         self.protocolVersion = protocolVersion
         self.applicationContext = applicationContext
-        self.callingAPTitle = callingAPTitle
-        self.callingAEQualifier = callingAEQualifier
-        self.senderACSERequirements = senderACSERequirements
-        self.mechanism = mechanism
-        self.callingAuthenticationValue = callingAuthenticationValue
+        self.calling = calling
         self.userInformation = userInformation
         self.otherFields = otherFields
     }
 
     /// An AARQ for `mechanism` (authentication functional unit set unless `.lowest`), with
-    /// `authentication` (the password or CtoS challenge) and the InitiateRequest as user-information.
+    /// `authentication` (the password or CtoS challenge), the client's `systemTitle`, the ciphering
+    /// application context when `ciphered`, and the InitiateRequest as user-information.
     public static func request(mechanism: MechanismName = .lowest, authentication: AuthenticationValue? = nil,
                                systemTitle: [UInt8]? = nil, ciphered: Bool = false,
                                userInformation: UserInformation) -> AARQ {
         let authenticated = mechanism != .lowest
-        return AARQ(applicationContext: ciphered ? .logicalNameWithCiphering : .logicalName, callingAPTitle: systemTitle,
-                    senderACSERequirements: authenticated ? true : nil, mechanism: authenticated ? mechanism : nil,
-                    callingAuthenticationValue: authentication, userInformation: userInformation)
+        let calling = ACSEParty(apTitle: systemTitle, acseRequirements: authenticated ? true : nil,
+                                mechanism: authenticated ? mechanism : nil, authenticationValue: authentication)
+        return AARQ(applicationContext: ciphered ? .logicalNameWithCiphering : .logicalName, calling: calling,
+                    userInformation: userInformation)
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> AARQ {
@@ -51,16 +94,10 @@ public struct AARQ: Sendable, Hashable {
         var context: ApplicationContextName?
         var r = AARQ(userInformation: nil)
         for e in try BER.elements(&body) {
+            if try r.calling.read(e, ACSEParty.calling) { continue }
             switch e.tag {
             case 0x80: r.protocolVersion = try BER.content(e)
-            case 0xA1:
-                context = ApplicationContextName(rawValue: try BER.dlmsOID(try BER.explicit(e, 0x06, "application-context-name"),
-                                                                           kind: 1, e, "application-context-name"))
-            case 0xA6: r.callingAPTitle = try BER.explicit(e, 0x04, "calling-AP-title")
-            case 0xA7: r.callingAEQualifier = try BER.explicit(e, 0x04, "calling-AE-qualifier")
-            case 0x8A: r.senderACSERequirements = try BER.firstBit(try BER.content(e), e, "sender-acse-requirements")
-            case 0x8B: r.mechanism = MechanismName(rawValue: try BER.dlmsOID(try BER.content(e), kind: 2, e, "mechanism-name"))
-            case 0xAC: r.callingAuthenticationValue = try BER.authenticationValue(e, "calling-authentication-value")
+            case 0xA1: context = try BER.applicationContext(e)
             case 0xBE: r.userInformation = try BER.userInformation(e)
             default: r.otherFields.append(ACSEField(tag: e.tag, content: try BER.content(e)))
             }
@@ -71,17 +108,9 @@ public struct AARQ: Sendable, Hashable {
     }
 
     func encode(into out: inout [UInt8]) {
-        var w = BER.Writer()
-        if let protocolVersion { w.add(0x80, protocolVersion) }
-        w.addOID(0xA1, explicit: true, kind: 1, applicationContext.rawValue)
-        if let callingAPTitle { w.addExplicit(0xA6, 0x04, callingAPTitle) }
-        if let callingAEQualifier { w.addExplicit(0xA7, 0x04, callingAEQualifier) }
-        if let senderACSERequirements { w.add(0x8A, [0x07, senderACSERequirements ? 0x80 : 0x00]) }
-        if let mechanism { w.addOID(0x8B, explicit: false, kind: 2, mechanism.rawValue) }
-        if let callingAuthenticationValue { w.addExplicit(0xAC, 0x80, callingAuthenticationValue.bytes) }
-        if let userInformation { w.addUserInformation(userInformation) }
-        w.addOthers(otherFields)
-        w.finish(APDUTag.aarq, into: &out)
+        var w = BER.Writer(protocolVersion: protocolVersion, applicationContext: applicationContext)
+        calling.write(into: &w, ACSEParty.calling)
+        w.finish(APDUTag.aarq, userInformation: userInformation, otherFields: otherFields, into: &out)
     }
 }
 
@@ -92,34 +121,21 @@ public struct AARE: Sendable, Hashable {
     public var applicationContext: ApplicationContextName
     public var result: AssociationResult
     public var diagnostic: AssociationDiagnostic
-    /// `responding-AP-title` [4]: the server's system title when ciphering.
-    public var respondingAPTitle: [UInt8]?
-    /// `responding-AE-qualifier` [5].
-    public var respondingAEQualifier: [UInt8]?
-    /// `responder-acse-requirements` [8].
-    public var responderACSERequirements: Bool?
-    /// `mechanism-name` [9].
-    public var mechanism: MechanismName?
-    /// `responding-authentication-value` [10]: the server's HLS challenge (StoC).
-    public var respondingAuthenticationValue: AuthenticationValue?
+    /// The server: `responding-AP-title` (its system title), `responding-AE-qualifier`,
+    /// `responder-acse-requirements`, `mechanism-name`, `responding-authentication-value` (StoC).
+    public var responding: ACSEParty
     /// `user-information` [30]: the InitiateResponse (or ConfirmedServiceError), plain or ciphered.
     public var userInformation: UserInformation?
     public var otherFields: [ACSEField]
 
     public init(applicationContext: ApplicationContextName = .logicalName, result: AssociationResult,
-                diagnostic: AssociationDiagnostic, respondingAPTitle: [UInt8]? = nil,
-                responderACSERequirements: Bool? = nil, mechanism: MechanismName? = nil,
-                respondingAuthenticationValue: AuthenticationValue? = nil, userInformation: UserInformation?,
-                protocolVersion: [UInt8]? = nil, respondingAEQualifier: [UInt8]? = nil, otherFields: [ACSEField] = []) {
+                diagnostic: AssociationDiagnostic, responding: ACSEParty = ACSEParty(), userInformation: UserInformation?,
+                protocolVersion: [UInt8]? = nil, otherFields: [ACSEField] = []) {
         self.protocolVersion = protocolVersion
         self.applicationContext = applicationContext
         self.result = result
         self.diagnostic = diagnostic
-        self.respondingAPTitle = respondingAPTitle
-        self.respondingAEQualifier = respondingAEQualifier
-        self.responderACSERequirements = responderACSERequirements
-        self.mechanism = mechanism
-        self.respondingAuthenticationValue = respondingAuthenticationValue
+        self.responding = responding
         self.userInformation = userInformation
         self.otherFields = otherFields
     }
@@ -132,11 +148,10 @@ public struct AARE: Sendable, Hashable {
         var diagnostic: AssociationDiagnostic?
         var r = AARE(result: .accepted, diagnostic: .serviceUser(0), userInformation: nil)
         for e in try BER.elements(&body) {
+            if try r.responding.read(e, ACSEParty.responding) { continue }
             switch e.tag {
             case 0x80: r.protocolVersion = try BER.content(e)
-            case 0xA1:
-                context = ApplicationContextName(rawValue: try BER.dlmsOID(try BER.explicit(e, 0x06, "application-context-name"),
-                                                                           kind: 1, e, "application-context-name"))
+            case 0xA1: context = try BER.applicationContext(e)
             case 0xA2:
                 result = AssociationResult(rawValue: try BER.smallInteger(try BER.explicit(e, 0x02, "result"), e, "result"))
             case 0xA3:
@@ -148,11 +163,6 @@ public struct AARE: Sendable, Hashable {
                 let v = try BER.smallInteger(try BER.explicit(choices[0], 0x02, "result-source-diagnostic"), e,
                                              "result-source-diagnostic")
                 diagnostic = choices[0].tag == 0xA1 ? .serviceUser(v) : .serviceProvider(v)
-            case 0xA4: r.respondingAPTitle = try BER.explicit(e, 0x04, "responding-AP-title")
-            case 0xA5: r.respondingAEQualifier = try BER.explicit(e, 0x04, "responding-AE-qualifier")
-            case 0x88: r.responderACSERequirements = try BER.firstBit(try BER.content(e), e, "responder-acse-requirements")
-            case 0x89: r.mechanism = MechanismName(rawValue: try BER.dlmsOID(try BER.content(e), kind: 2, e, "mechanism-name"))
-            case 0xAA: r.respondingAuthenticationValue = try BER.authenticationValue(e, "responding-authentication-value")
             case 0xBE: r.userInformation = try BER.userInformation(e)
             default: r.otherFields.append(ACSEField(tag: e.tag, content: try BER.content(e)))
             }
@@ -167,22 +177,14 @@ public struct AARE: Sendable, Hashable {
     }
 
     func encode(into out: inout [UInt8]) {
-        var w = BER.Writer()
-        if let protocolVersion { w.add(0x80, protocolVersion) }
-        w.addOID(0xA1, explicit: true, kind: 1, applicationContext.rawValue)
+        var w = BER.Writer(protocolVersion: protocolVersion, applicationContext: applicationContext)
         w.addExplicit(0xA2, 0x02, BER.integer(result.rawValue))
         switch diagnostic {
         case .serviceUser(let v): w.add(0xA3, BER.element(0xA1, BER.element(0x02, BER.integer(v))))
         case .serviceProvider(let v): w.add(0xA3, BER.element(0xA2, BER.element(0x02, BER.integer(v))))
         }
-        if let respondingAPTitle { w.addExplicit(0xA4, 0x04, respondingAPTitle) }
-        if let respondingAEQualifier { w.addExplicit(0xA5, 0x04, respondingAEQualifier) }
-        if let responderACSERequirements { w.add(0x88, [0x07, responderACSERequirements ? 0x80 : 0x00]) }
-        if let mechanism { w.addOID(0x89, explicit: false, kind: 2, mechanism.rawValue) }
-        if let respondingAuthenticationValue { w.addExplicit(0xAA, 0x80, respondingAuthenticationValue.bytes) }
-        if let userInformation { w.addUserInformation(userInformation) }
-        w.addOthers(otherFields)
-        w.finish(APDUTag.aare, into: &out)
+        responding.write(into: &w, ACSEParty.responding)
+        w.finish(APDUTag.aare, userInformation: userInformation, otherFields: otherFields, into: &out)
     }
 }
 
@@ -218,8 +220,6 @@ public struct Release: Sendable, Hashable {
     func encode(tag: UInt8, into out: inout [UInt8]) {
         var w = BER.Writer()
         if let reason { w.add(0x80, BER.integer(reason)) }
-        if let userInformation { w.addUserInformation(userInformation) }
-        w.addOthers(otherFields)
-        w.finish(tag, into: &out)
+        w.finish(tag, userInformation: userInformation, otherFields: otherFields, into: &out)
     }
 }

@@ -245,9 +245,10 @@ enum BER {
         return bytes[1] == 0x80
     }
 
-    /// The ACSE `charstring` authentication value inside `[n] EXPLICIT`.
-    static func authenticationValue(_ e: Element, _ what: String) throws(DecodeError) -> AuthenticationValue {
-        AuthenticationValue(try explicit(e, 0x80, what))
+    /// `application-context-name` [1]: an explicit DLMS object identifier `2.16.756.5.8.1.N`.
+    static func applicationContext(_ e: Element) throws(DecodeError) -> ApplicationContextName {
+        ApplicationContextName(rawValue: try dlmsOID(try explicit(e, 0x06, "application-context-name"), kind: 1, e,
+                                                     "application-context-name"))
     }
 
     /// The user-information field: `[30] EXPLICIT` octet string holding one xDLMS APDU.
@@ -278,6 +279,14 @@ enum BER {
     struct Writer {
         private var fields: [(number: UInt8, bytes: [UInt8])] = []
 
+        init() {}
+
+        /// Starts an AARQ or AARE: protocol version (when given) and application context name.
+        init(protocolVersion: [UInt8]?, applicationContext: ApplicationContextName) {
+            if let protocolVersion { add(0x80, protocolVersion) }
+            addOID(0xA1, explicit: true, kind: 1, applicationContext.rawValue)
+        }
+
         /// Adds a field: `tag`, length, `content`.
         mutating func add(_ tag: UInt8, _ content: [UInt8]) {
             fields.append((tag & 0x1F, element(tag, content)))
@@ -293,17 +302,13 @@ enum BER {
             if explicit { addExplicit(tag, 0x06, oid) } else { add(tag, oid) }
         }
 
-        mutating func addUserInformation(_ u: UserInformation) {
-            addExplicit(0xBE, 0x04, u.apdu.encoded())
-        }
-
-        mutating func addOthers(_ others: [ACSEField]) {
-            for f in others { add(f.tag, f.content) }
-        }
-
-        /// The APDU: `apduTag`, length, the fields sorted by tag number (stable).
-        func finish(_ apduTag: UInt8, into out: inout [UInt8]) {
-            let sorted = fields.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }
+        /// The APDU: `apduTag`, length, the fields and then `userInformation` [30] and `otherFields`,
+        /// sorted by tag number (stable).
+        func finish(_ apduTag: UInt8, userInformation: UserInformation?, otherFields: [ACSEField], into out: inout [UInt8]) {
+            var all = self
+            if let userInformation { all.addExplicit(0xBE, 0x04, userInformation.apdu.encoded()) }
+            for f in otherFields { all.add(f.tag, f.content) }
+            let sorted = all.fields.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }
             var body: [UInt8] = []
             for f in sorted { body += f.element.bytes }
             out.append(apduTag)

@@ -21,9 +21,7 @@ public enum ActionRequest: Sendable, Hashable {
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> ActionRequest {
-        let start = c.offset
-        let choice = try c.u8()
-        let invoke = InvokeIDAndPriority(rawValue: try c.u8())
+        let (choice, invoke, start) = try c.serviceHeader()
         switch choice {
         case 1:
             let method = try MethodDescriptor.decode(&c)
@@ -124,9 +122,7 @@ public enum ActionResponse: Sendable, Hashable {
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> ActionResponse {
-        let start = c.offset
-        let choice = try c.u8()
-        let invoke = InvokeIDAndPriority(rawValue: try c.u8())
+        let (choice, invoke, start) = try c.serviceHeader()
         switch choice {
         case 1: return .normal(invokeID: invoke, outcome: try ActionOutcome.decode(&c))
         case 2: return .withPBlock(invokeID: invoke, block: try DataBlockSA.decode(&c))

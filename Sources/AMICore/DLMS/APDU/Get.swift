@@ -36,9 +36,7 @@ public enum GetRequest: Sendable, Hashable {
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> GetRequest {
-        let start = c.offset
-        let choice = try c.u8()
-        let invoke = InvokeIDAndPriority(rawValue: try c.u8())
+        let (choice, invoke, start) = try c.serviceHeader()
         switch choice {
         case 1:
             let attribute = try AttributeDescriptor.decode(&c)
@@ -85,9 +83,7 @@ public enum GetResponse: Sendable, Hashable {
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> GetResponse {
-        let start = c.offset
-        let choice = try c.u8()
-        let invoke = InvokeIDAndPriority(rawValue: try c.u8())
+        let (choice, invoke, start) = try c.serviceHeader()
         switch choice {
         case 1: return .normal(invokeID: invoke, result: try GetDataResult.decode(&c))
         case 2: return .withDataBlock(invokeID: invoke, block: try DataBlockG.decode(&c))

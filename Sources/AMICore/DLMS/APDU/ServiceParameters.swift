@@ -230,6 +230,14 @@ extension ByteCursor {
         return out
     }
 
+    /// The start of a GET, SET or ACTION APDU after its tag: the CHOICE byte (and its offset, for
+    /// errors) and the invoke-id-and-priority.
+    mutating func serviceHeader() throws(DecodeError) -> (choice: UInt8, invokeID: InvokeIDAndPriority, at: Int) {
+        let at = offset
+        let choice = try u8()
+        return (choice, InvokeIDAndPriority(rawValue: try u8()), at)
+    }
+
     /// Four bytes of a block number.
     mutating func blockNumber() throws(DecodeError) -> UInt32 {
         UInt32(truncatingIfNeeded: try uintBE(4))

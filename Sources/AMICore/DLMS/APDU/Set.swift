@@ -19,9 +19,7 @@ public enum SetRequest: Sendable, Hashable {
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> SetRequest {
-        let start = c.offset
-        let choice = try c.u8()
-        let invoke = InvokeIDAndPriority(rawValue: try c.u8())
+        let (choice, invoke, start) = try c.serviceHeader()
         switch choice {
         case 1:
             let attribute = try AttributeDescriptor.decode(&c)
@@ -91,9 +89,7 @@ public enum SetResponse: Sendable, Hashable {
     }
 
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> SetResponse {
-        let start = c.offset
-        let choice = try c.u8()
-        let invoke = InvokeIDAndPriority(rawValue: try c.u8())
+        let (choice, invoke, start) = try c.serviceHeader()
         func result(_ c: inout ByteCursor) throws(DecodeError) -> DataAccessResult {
             DataAccessResult(rawValue: try c.u8())
         }

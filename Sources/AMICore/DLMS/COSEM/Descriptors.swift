@@ -1,6 +1,6 @@
 /// `Cosem-Attribute-Descriptor` (DLMS UA 1000-2, "COSEM APDU protocol", LN referencing): the class,
 /// the logical name and the attribute index, sent without tags.
-public struct AttributeDescriptor: Sendable, Hashable, CustomStringConvertible {
+public struct AttributeDescriptor: Sendable, Hashable, CustomStringConvertible, ItemReference {
     public var classID: UInt16
     public var instance: OBISCode
     public var attributeID: Int8
@@ -11,24 +11,15 @@ public struct AttributeDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.attributeID = attributeID
     }
 
-    static func decode(_ c: inout ByteCursor) throws(DecodeError) -> AttributeDescriptor {
-        let classID = UInt16(try c.uintBE(2))
-        let instance = try c.obisCode()
-        return AttributeDescriptor(classID: classID, instance: instance, attributeID: Int8(bitPattern: try c.u8()))
-    }
-
-    func encode(into out: inout [UInt8]) {
-        out.appendBigEndian(classID)
-        out += instance.bytes
-        out.append(UInt8(bitPattern: attributeID))
-    }
+    init(classID: UInt16, instance: OBISCode, index: Int8) { self.init(classID: classID, instance: instance, attributeID: index) }
+    var index: Int8 { attributeID }
 
     /// `class 3 1-0:1.8.0*255 attribute 2`.
     public var description: String { "class \(classID) \(instance) attribute \(attributeID)" }
 }
 
 /// `Cosem-Method-Descriptor` (DLMS UA 1000-2, "COSEM APDU protocol"): class, logical name, method index.
-public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
+public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible, ItemReference {
     public var classID: UInt16
     public var instance: OBISCode
     public var methodID: Int8
@@ -39,20 +30,34 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.methodID = methodID
     }
 
-    static func decode(_ c: inout ByteCursor) throws(DecodeError) -> MethodDescriptor {
+    init(classID: UInt16, instance: OBISCode, index: Int8) { self.init(classID: classID, instance: instance, methodID: index) }
+    var index: Int8 { methodID }
+
+    /// `class 70 0-0:96.3.10*255 method 1`.
+    public var description: String { "class \(classID) \(instance) method \(methodID)" }
+}
+
+/// The encoding attribute and method descriptors share: class id (long-unsigned), logical name
+/// (6 bytes), index (integer), without tags.
+protocol ItemReference {
+    var classID: UInt16 { get }
+    var instance: OBISCode { get }
+    var index: Int8 { get }
+    init(classID: UInt16, instance: OBISCode, index: Int8)
+}
+
+extension ItemReference {
+    static func decode(_ c: inout ByteCursor) throws(DecodeError) -> Self {
         let classID = UInt16(try c.uintBE(2))
         let instance = try c.obisCode()
-        return MethodDescriptor(classID: classID, instance: instance, methodID: Int8(bitPattern: try c.u8()))
+        return Self(classID: classID, instance: instance, index: Int8(bitPattern: try c.u8()))
     }
 
     func encode(into out: inout [UInt8]) {
         out.appendBigEndian(classID)
         out += instance.bytes
-        out.append(UInt8(bitPattern: methodID))
+        out.append(UInt8(bitPattern: index))
     }
-
-    /// `class 70 0-0:96.3.10*255 method 1`.
-    public var description: String { "class \(classID) \(instance) method \(methodID)" }
 }
 
 extension ByteCursor {

@@ -125,8 +125,8 @@ public struct SecurityContext: Sendable {
             return try unprotect(x.content, senderSystemTitle: try title(senderSystemTitle), dedicated: x.tag.isDedicated)
         case .generalCiphered(let g):
             return try unprotect(g.content, senderSystemTitle: g.systemTitle, dedicated: g.isDedicated)
-        case .aarq(let a): return try user(a.userInformation, a.callingAPTitle ?? senderSystemTitle)
-        case .aare(let a): return try user(a.userInformation, a.respondingAPTitle ?? senderSystemTitle)
+        case .aarq(let a): return try user(a.userInformation, a.calling.apTitle ?? senderSystemTitle)
+        case .aare(let a): return try user(a.userInformation, a.responding.apTitle ?? senderSystemTitle)
         case .releaseRequest(let r), .releaseResponse(let r): return try user(r.userInformation, senderSystemTitle)
         default: throw Self.failure(.unsupported, "a \(apdu.kindName) is not ciphered")
         }
