@@ -156,6 +156,10 @@ extension Quantity {
     public static let textMessageCode: Quantity = "text_message_code"
     /// Breaker (disconnector) state `0-0:96.3.10`: 0 disconnected, 1 connected, 2 ready.
     public static let breakerState: Quantity = "breaker_state"
+    /// Disconnect control (DLMS IC 70) `output_state`: 1 when the supply is connected.
+    public static let outputState: Quantity = "output_state"
+    /// Disconnect control (DLMS IC 70) `control_mode` (0–6), as sent.
+    public static let controlMode: Quantity = "control_mode"
     /// Limiter threshold `0-0:17.0.0` (kW, or A in some DSMR 2.2 meters).
     public static let limiterThreshold: Quantity = "limiter_threshold"
     public static let valveState: Quantity = "valve_state"

@@ -33,3 +33,10 @@ public struct OBISCode: Sendable, Hashable, CustomStringConvertible {
     /// `A.B.C.D.E.F`, e.g. `1.0.1.8.0.255`.
     public var dotted: String { "\(a).\(b).\(c).\(d).\(e).\(f)" }
 }
+
+extension OBISCode {
+    /// The same code in the form the OBIS quantity table reads.
+    var address: OBISAddress {
+        OBISAddress(a: Int(a), b: Int(b), c: Int(c), d: Int(d), e: Int(e), f: Int(f))
+    }
+}
