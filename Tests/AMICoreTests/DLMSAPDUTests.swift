@@ -183,6 +183,7 @@ import Testing
         #expect(failure("6003A10100")?.kind == .malformed)  // application-context-name without its OID
         #expect(failure("6009A1070605608574050801")?.kind == .unsupported)  // an OID of another arc
         #expect(failure("6003A10806")?.kind == .needMore(count: 7))  // a field longer than the AARQ
+        #expect(failure("6007BE050403600100")?.kind == .malformed)  // an AARQ inside an AARQ's user-information
         #expect(failure("C81E30")?.layer == .dlmsApplication)
         #expect(failure("C8023001")?.layer == .dlmsSecurity)  // the security header is cut short
     }

@@ -133,15 +133,22 @@ public enum UserInformation: Sendable, Hashable {
     /// A glo- or ded-initiate request or response, or confirmed service error, ciphered.
     case ciphered(CipheredAPDU)
 
+    /// The APDU tags user-information may hold; checked before decoding, so that hostile input cannot
+    /// nest AARQs in AARQs without end.
+    private static let tags: Set<UInt8> = [APDUTag.initiateRequest, APDUTag.initiateResponse, APDUTag.confirmedServiceError,
+                                            33, 40, 46, 65, 72, 78]
+
     static func decode(_ c: inout ByteCursor) throws(DecodeError) -> UserInformation {
         let start = c.offset
+        guard tags.contains(try c.peek()) else {
+            throw c.error(.malformed, "user-information holds an APDU other than initiate or confirmed-service-error", at: start)
+        }
         let result: UserInformation
         switch try APDU.decode(&c) {
         case .initiateRequest(let r): result = .initiateRequest(r)
         case .initiateResponse(let r): result = .initiateResponse(r)
         case .confirmedServiceError(let e): result = .confirmedServiceError(e)
-        case .ciphered(let x) where [APDUTag.initiateRequest, APDUTag.initiateResponse, APDUTag.confirmedServiceError]
-            .contains(x.tag.plaintextTag):
+        case .ciphered(let x):
             result = .ciphered(x)
         default:
             throw c.error(.malformed, "user-information holds an APDU other than initiate or confirmed-service-error", at: start)

@@ -28,18 +28,7 @@ extension DLMSData {
     /// Appends the A-XDR encoding (tag and value).
     public func encode(into out: inout [UInt8]) {
         out.append(type.rawValue)
-        switch self {
-        case .array(let e), .structure(let e):
-            out.appendLengthField(e.count)
-            for v in e { v.encode(into: &out) }
-        case .compactArray(let t, let e):
-            t.encode(into: &out)
-            var contents: [UInt8] = []
-            for v in e { v.encodeValue(into: &contents, tagged: false) }
-            out.appendLengthPrefixed(contents)
-        default:
-            encodeValue(into: &out, tagged: true)
-        }
+        encodeValue(into: &out, tagged: true)
     }
 
     /// Appends the value without its tag; inside a compact array (`tagged` false) arrays and
@@ -48,15 +37,16 @@ extension DLMSData {
         switch self {
         case .null, .dontCare: break
         case .array(let e), .structure(let e):
-            if tagged {
-                out.appendLengthField(e.count)
-                for v in e { v.encode(into: &out) }
-            } else {
-                for v in e { v.encodeValue(into: &out, tagged: false) }
+            if tagged { out.appendLengthField(e.count) }
+            for v in e {
+                if tagged { v.encode(into: &out) } else { v.encodeValue(into: &out, tagged: false) }
             }
-        case .compactArray:
-            // Not allowed inside a compact array (decoding refuses it); at top level `encode` handles it.
-            if tagged { encode(into: &out) }
+        case .compactArray(let t, let e):
+            // Only ever tagged: a compact array cannot be an element of another (decoding refuses it).
+            t.encode(into: &out)
+            var contents: [UInt8] = []
+            for v in e { v.encodeValue(into: &contents, tagged: false) }
+            out.appendLengthPrefixed(contents)
         case .boolean(let b): out.append(b ? 1 : 0)
         case .bitString(let b):
             out.appendLengthField(b.count)

@@ -1,5 +1,5 @@
-/// A COSEM logical name: the six value groups A–F of an OBIS code (IEC 62056-6-1 §4), sent as a
-/// 6-byte octet-string.
+/// A COSEM logical name: the six value groups A–F of an OBIS code (IEC 62056-6-1, "OBIS code
+/// structure"), sent as a 6-byte octet-string.
 public struct OBISCode: Sendable, Hashable, CustomStringConvertible {
     public var a: UInt8
     public var b: UInt8
