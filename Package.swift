@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "AMICore", targets: ["AMICore"]),
         .executable(name: "ami-decode", targets: ["ami-decode"]),
+        .executable(name: "ami-read", targets: ["ami-read"]),
         .executable(name: "ami-fuzz", targets: ["ami-fuzz"]),
     ],
     dependencies: [
@@ -26,10 +27,11 @@ let package = Package(
             dependencies: ["AMICore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "ami-decode", dependencies: ["AMICore", "AMICLI"]),
+        .executableTarget(name: "ami-read", dependencies: ["AMICore", "AMICLI"]),
         // Corpus replayer by default; a libFuzzer binary when built by scripts/fuzz with -DFUZZING.
         .executableTarget(name: "ami-fuzz", dependencies: ["AMICore"]),
         .testTarget(name: "AMICoreTests", dependencies: ["AMICore", "AMICLI"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-fuzz"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-read", "ami-fuzz"]),
     ],
     swiftLanguageModes: [.v6]
 )

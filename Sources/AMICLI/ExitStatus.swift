@@ -7,10 +7,16 @@ public enum ExitStatus: Int32, Sendable, Comparable {
     case dataError = 65
     /// An input file could not be opened.
     case noInput = 66
+    /// A meter or service could not be reached, or did not answer in time.
+    case unavailable = 69
     /// An internal error.
     case software = 70
     /// Reading or writing failed (other than a closed output pipe).
     case ioError = 74
+    /// A meter answered with something the protocol does not allow.
+    case protocolError = 76
+    /// A meter refused access: association rejected, authentication failed, wrong key.
+    case noPermission = 77
     /// A configuration file or option value is unusable.
     case config = 78
 
@@ -22,10 +28,13 @@ public enum ExitStatus: Int32, Sendable, Comparable {
         case .ok: return 0
         case .dataError: return 1
         case .noInput: return 2
-        case .config: return 3
-        case .usage: return 4
-        case .ioError: return 5
-        case .software: return 6
+        case .unavailable: return 3
+        case .protocolError: return 4
+        case .noPermission: return 5
+        case .config: return 6
+        case .usage: return 7
+        case .ioError: return 8
+        case .software: return 9
         }
     }
 }

@@ -84,24 +84,23 @@ public struct JSONLineWriter {
     }
 
     public func write(_ f: FrameRecord) {
-        var bound = 200 + 2 * f.bytes.count
+        var bound = 200 + 2 * f.bytes.count + 2 * (f.plain?.count ?? 0)
         if let p = f.protocolName { bound += Emitter.stringBound(p) }
         if let s = f.source { bound += Emitter.stringBound(s) }
         if let m = f.meter { bound += Emitter.stringBound(m) }
         var e = Emitter(output.reserve(bound), lastTime)
         e.raw(#"{"type":"frame","v":1"#)
         e.raw(#","hex":"#)
-        e.byte(0x22)
-        for b in f.bytes {
-            e.byte(Hex.digits[Int(b >> 4)])
-            e.byte(Hex.digits[Int(b & 0x0F)])
-        }
-        e.byte(0x22)
+        e.hex(f.bytes)
         if let t = f.time { e.time(#","time":"#, t) }
         if let p = f.protocolName { e.string(#","protocol":"#, p) }
         if let s = f.source { e.string(#","source":"#, s) }
         e.string(#","dir":"#, f.direction.rawValue)
         if let m = f.meter { e.string(#","meter":"#, m) }
+        if let plain = f.plain {
+            e.raw(#","plain":"#)
+            e.hex(plain)
+        }
         e.close()
         output.commit(e.k)
     }
@@ -132,6 +131,16 @@ public struct JSONLineWriter {
                 (p + k).update(from: b.baseAddress!, count: b.count)
                 k += b.count
             }
+        }
+
+        /// `bytes` as a JSON string of upper-case hex digits.
+        mutating func hex(_ bytes: [UInt8]) {
+            byte(0x22)
+            for b in bytes {
+                byte(Hex.digits[Int(b >> 4)])
+                byte(Hex.digits[Int(b & 0x0F)])
+            }
+            byte(0x22)
         }
 
         mutating func close() {

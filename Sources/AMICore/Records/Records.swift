@@ -105,15 +105,19 @@ public struct FrameRecord: Sendable, Equatable {
     public var source: String?
     public var direction: Direction
     public var meter: String?
+    /// The deciphered APDU that this frame completes, when it was ciphered (`plain`): a reader can
+    /// decode it without holding the keys.
+    public var plain: [UInt8]?
 
     public init(bytes: [UInt8], time: UTCTime? = nil, protocolName: String? = nil, source: String? = nil,
-                direction: Direction = .rx, meter: String? = nil) {
+                direction: Direction = .rx, meter: String? = nil, plain: [UInt8]? = nil) {
         self.bytes = bytes
         self.time = time
         self.protocolName = protocolName
         self.source = source
         self.direction = direction
         self.meter = meter
+        self.plain = plain
     }
 }
 

@@ -110,7 +110,7 @@ public struct DLMSInterpreter: Sendable {
             case .rawData(let raw):
                 blocks[id, default: []] += raw
                 guard block.lastBlock, let joined = blocks.removeValue(forKey: id) else { return }
-                guard case .get(let selections)? = pending[id] else { return }
+                guard case .get(let selections)? = pending[id] ?? (pending.count == 1 ? pending.first?.value : nil) else { return }
                 var cursor = ByteCursor(joined, layer: .dlmsApplication)
                 do throws(DecodeError) {
                     if selections.count == 1 {
@@ -120,7 +120,7 @@ public struct DLMSInterpreter: Sendable {
                         getResults(id, results, context: context, offset: offset, into: &out)
                     }
                 } catch {
-                    pending[id] = nil
+                    _ = takePending(id)
                     out.warnings.append(warning(offset, "joined data blocks: \(error.message)"))
                 }
             }
@@ -129,7 +129,7 @@ public struct DLMSInterpreter: Sendable {
 
     private mutating func getResults(_ id: UInt8, _ results: [GetDataResult], context: Context, offset: Int,
                                      into out: inout DecodeOutput) {
-        guard case .get(let selections)? = pending.removeValue(forKey: id) else {
+        guard case .get(let selections)? = takePending(id) else {
             out.warnings.append(warning(offset, "get-response with invoke id \(id) answers no request seen"))
             return
         }
@@ -290,7 +290,7 @@ public struct DLMSInterpreter: Sendable {
 
     private mutating func setResults(_ id: UInt8, _ results: [DataAccessResult], context: Context, offset: Int,
                                      into out: inout DecodeOutput) {
-        guard case .set(let selections, let values)? = pending.removeValue(forKey: id) else { return }
+        guard case .set(let selections, let values)? = takePending(id) else { return }
         for (i, (selection, result)) in zip(selections, results).enumerated() {
             let a = selection.attribute
             guard result == .success else {
@@ -308,7 +308,7 @@ public struct DLMSInterpreter: Sendable {
 
     private mutating func actionResults(_ id: UInt8, _ outcomes: [ActionOutcome], context: Context, offset: Int,
                                         into out: inout DecodeOutput) {
-        guard case .action(let methods)? = pending.removeValue(forKey: id) else { return }
+        guard case .action(let methods)? = takePending(id) else { return }
         for (method, outcome) in zip(methods, outcomes) {
             guard outcome.result == .success else {
                 out.warnings.append(warning(offset, "action \(method): \(outcome.result)"))
@@ -351,6 +351,15 @@ public struct DLMSInterpreter: Sendable {
 
     // MARK: - Helpers
 
+    /// The request `id` answers; when none has that id and exactly one is outstanding, that one
+    /// (clients wait for each answer, and some servers answer errors with another invoke id).
+    private mutating func takePending(_ id: UInt8) -> Pending? {
+        if let p = pending.removeValue(forKey: id) { return p }
+        guard pending.count == 1, let only = pending.first else { return nil }
+        pending.removeAll()
+        return only.value
+    }
+
     /// The instant a COSEM date-time names: by its deviation when it has one, else as civil time in
     /// the meter's zone.
     static func utc(_ t: COSEMDateTime, _ context: Context) -> UTCTime? {
@@ -373,7 +382,7 @@ public struct DLMSInterpreter: Sendable {
     }
 
     /// Printable text of an octet-, visible- or utf8-string; nil when it holds other bytes.
-    static func text(_ value: DLMSData) -> String? {
+    public static func text(_ value: DLMSData) -> String? {
         guard let bytes = value.bytesValue, !bytes.isEmpty,
               bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
         return String(decoding: bytes, as: UTF8.self)

@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import AMICore
+
+/// Everything `ami-read dlms` needs to reach and read one meter, from flags or a meter description.
+public struct DLMSReadSettings: Sendable {
+    public enum Connection: Sendable {
+        case tcp(host: String, port: UInt16)
+        case serial(path: String, SerialSettings)
+    }
+
+    public enum Framing: String, Sendable, CaseIterable {
+        case wrapper, hdlc
+    }
+
+    public var connection: Connection
+    public var framing: Framing
+    /// Client SAP / wPort (16 public client, 17 reading with LLS, 1 management with HLS).
+    public var clientAddress: UInt16
+    /// Server logical address (wPort or HDLC upper address), and HDLC physical address if any.
+    public var serverAddress: UInt16 = 1
+    public var physicalAddress: UInt16?
+    public var client = DLMSClientSettings()
+    /// The meter's name for messages, frame records and its invocation counter file.
+    public var meterName: String?
+    public var stateDirectory: String
+    public var hdlcMaxInformation: Int = 128
+    public var hdlcWindow: Int = 1
+    public var retries: Int = 2
+    public var tasks: [DLMSTask] = []
+
+    public init(connection: Connection, framing: Framing, clientAddress: UInt16, stateDirectory: String) {
+        self.connection = connection
+        self.framing = framing
+        self.clientAddress = clientAddress
+        self.stateDirectory = stateDirectory
+    }
+
+    /// `tcp://host:port` or `serial:/dev/…`, the `source` of the frame records.
+    public var source: String {
+        switch connection {
+        case .tcp(let host, let port): "tcp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        case .serial(let path, _): "serial:\(path)"
+        }
+    }
+
+    /// The key under which the client's invocation counters for this meter are kept.
+    var counterKey: String {
+        "\(meterName ?? source)-server\(serverAddress)-client\(Hex.string(client.systemTitle))"
+    }
+}
+
+/// The body of `ami-read dlms`, callable in-process: one session with one meter, every frame
+/// written as a `frame` record (line-buffered) with the deciphered APDU beside ciphered ones.
+public enum ReadDLMS {
+    public static func run(_ settings: DLMSReadSettings, output: RecordOutput) -> ExitStatus {
+        let diagnostics = output.diagnostics
+        let meter = settings.meterName ?? settings.source
+        var status = ExitStatus.ok
+        func fail(_ what: String, _ error: DLMSClientError) -> ExitStatus {
+            diagnostics.report(meter, "\(what): \(error)")
+            return exitStatus(error)
+        }
+
+        let transport: any Transport
+        do {
+            switch settings.connection {
+            case .tcp(let host, let port):
+                transport = try TCPTransport(host: host, port: port, deadline: .after(settings.client.timeout))
+            case .serial(let path, let serial):
+                transport = try SerialTransport(path: path, settings: serial)
+            }
+        } catch {
+            diagnostics.report(meter, "connect: \(error)")
+            return .unavailable
+        }
+        defer { transport.close() }
+
+        let link: any DLMSLink
+        switch settings.framing {
+        case .wrapper:
+            link = WrapperLink(transport: transport, clientPort: settings.clientAddress, serverPort: settings.serverAddress)
+        case .hdlc:
+            guard settings.clientAddress <= 0x7F, let clientAddress = HDLCAddress.client(UInt8(settings.clientAddress)),
+                  let serverAddress = HDLCAddress.server(logical: settings.serverAddress, physical: settings.physicalAddress)
+            else {
+                diagnostics.report(meter, "HDLC addresses out of range (client 1–127, server 0–16383)")
+                return .usage
+            }
+            var c = HDLCLink.Configuration(client: clientAddress, server: serverAddress)
+            c.proposal = HDLCParameters(maxInfoTransmit: settings.hdlcMaxInformation,
+                                        maxInfoReceive: settings.hdlcMaxInformation,
+                                        windowTransmit: settings.hdlcWindow, windowReceive: settings.hdlcWindow)
+            c.frameTimeout = settings.client.timeout
+            c.retries = settings.retries
+            link = HDLCLink(transport: transport, configuration: c)
+        }
+
+        var meterIdentity = settings.meterName
+        let write: (DLMSExchange) -> Void = { exchange in
+            for (i, f) in exchange.frames.enumerated() {
+                let last = i == exchange.frames.count - 1
+                output.record(.frame(FrameRecord(bytes: f.bytes, time: f.time, protocolName: "dlms",
+                                                 source: settings.source, direction: f.direction,
+                                                 meter: meterIdentity, plain: last ? exchange.plaintext : nil)))
+            }
+        }
+        let direct: (LinkFrameEvent) -> Void = { write(DLMSExchange(frames: [$0])) }
+        link.observer = direct
+        do {
+            try link.connect(deadline: .after(settings.client.timeout * (settings.retries + 1)))
+        } catch {
+            return fail("link", .link(error))
+        }
+
+        var lease: InvocationCounterLease? = nil
+        if settings.client.protection != .none || settings.client.authentication == .hlsGMAC {
+            do {
+                lease = try InvocationCounterStore(directory: settings.stateDirectory).lease(meter: settings.counterKey)
+            } catch {
+                diagnostics.report(meter, "invocation counter: \(error)")
+                return .config
+            }
+        }
+        defer {
+            do { try lease?.finish() } catch { diagnostics.report(meter, "invocation counter: \(error)") }
+        }
+
+        let client: DLMSClient
+        do {
+            client = try DLMSClient(link: link, settings: settings.client, counters: lease)
+        } catch {
+            return fail("settings", error)
+        }
+        client.observer = write
+        do {
+            try client.associate()
+        } catch {
+            status = fail("association", error)
+            link.observer = direct
+            disconnect(link, settings, diagnostics, meter)
+            return status
+        }
+        for task in settings.tasks {
+            do {
+                let value = try client.perform(task)
+                if task == .identity, meterIdentity == nil, let name = value.flatMap(DLMSInterpreter.text) {
+                    meterIdentity = name
+                }
+            } catch {
+                status = max(status, fail("\(task)", error))
+                if case .dataAccess = error { continue }
+                if case .actionFailed = error { continue }
+                break
+            }
+            if output.failure != nil { break }
+        }
+        if status == .ok || status == .dataError {
+            do {
+                try client.release()
+            } catch {
+                status = max(status, fail("release", error))
+            }
+        }
+        link.observer = direct
+        disconnect(link, settings, diagnostics, meter)
+        do {
+            try output.check()
+        } catch is OutputClosed {
+            return status
+        } catch {
+            diagnostics.report("stdout", "\(error)")
+            return max(status, .ioError)
+        }
+        return status
+    }
+
+    private static func disconnect(_ link: any DLMSLink, _ settings: DLMSReadSettings, _ diagnostics: Diagnostics,
+                                   _ meter: String) {
+        do {
+            try link.disconnect(deadline: .after(settings.client.timeout))
+        } catch {
+            diagnostics.report(meter, "disconnect: \(error)")
+        }
+    }
+
+    /// The exit status a failure gives (sysexits(3)).
+    public static func exitStatus(_ error: DLMSClientError) -> ExitStatus {
+        switch error {
+        case .link(.transport), .link(.noResponse): .unavailable
+        case .link(.refused): .unavailable
+        case .link: .protocolError
+        case .associationRejected, .authenticationFailed, .security: .noPermission
+        case .malformed, .unexpected: .protocolError
+        case .dataAccess, .actionFailed: .dataError
+        case .configuration: .config
+        }
+    }
+}
+
+extension SerialSettings {
+    /// `baudRate` with a frame written `8N1`, `8E1`, `7E1`…; nil when it is not one.
+    public init?(baudRate: Int, format: String) {
+        let f = Array(format.uppercased())
+        guard f.count == 3, let data = Int(String(f[0])), (5...8).contains(data),
+              let parity = Parity(rawValue: String(f[1])), let stop = Int(String(f[2])), stop == 1 || stop == 2
+        else { return nil }
+        self.init(baudRate: baudRate, dataBits: data, parity: parity, stopBits: stop)
+    }
+}

@@ -1,0 +1,188 @@
+import AMICLI
+import AMICore
+import ArgumentParser
+import Foundation
+
+@main
+struct AMIRead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ami-read",
+        abstract: "Talk to meters and write the frames exchanged as JSON lines.",
+        discussion: "See ami-read(1). Pipe the output into ami-decode for readings.",
+        subcommands: [DLMS.self]
+    )
+
+    /// Options from a meter description (`--description FILE`, a JSON object of long option
+    /// names) go before those of the command line, so the command line overrides them.
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        if let i = args.firstIndex(where: { $0 == "--description" }), i + 1 < args.count {
+            let path = args[i + 1]
+            args.removeSubrange(i...(i + 1))
+            do {
+                let described = try MeterDescription.arguments(path: path)
+                args = Array(args.prefix(1)) + described + Array(args.dropFirst())
+            } catch {
+                FileHandle.standardError.write(Data("ami-read: \(path): \(error)\n".utf8))
+                ToolMain.exit(.config)
+            }
+        }
+        do {
+            var command = try parseAsRoot(args)
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct DLMS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlms",
+        abstract: "Read a DLMS/COSEM meter over the TCP wrapper or HDLC (TCP or serial)."
+    )
+
+    @Option(help: "Meter at HOST:PORT over TCP.") var tcp: String?
+    @Option(help: "Meter on a serial DEVICE (HDLC).") var serial: String?
+    @Option(help: "Serial speed.") var baud: Int = 9600
+    @Option(help: "Serial frame: data bits, parity (N, E, O), stop bits.") var serialFormat: String = "8N1"
+    @Option(help: "wrapper or hdlc (default: wrapper over TCP, hdlc on serial).") var framing: String?
+    @Option(help: "Client SAP (default: 16 without authentication, 17 with LLS, 1 with HLS).") var client: UInt16?
+    @Option(help: "Server logical address.") var server: UInt16 = 1
+    @Option(help: "HDLC physical (lower) address of the server.") var physical: UInt16?
+    @Option(help: "none, low (LLS password) or hls-gmac.") var auth: String = "none"
+    @Option(help: "Protection of xDLMS APDUs: none, auth or auth-enc (security suite 0).") var security: String = "none"
+    @Option(help: "Key file (ek, ak, password; mode 0600).") var keyFile: String?
+    @Option(help: "Client system title, 16 hex digits.") var systemTitle: String?
+    @Option(help: "Meter name for messages, frame records and invocation counters.") var meter: String?
+    @Option(help: "Folder of the invocation counters.") var stateDir: String?
+    @Option(help: "Seconds to wait for each answer.") var timeout: Double = 5
+    @Option(help: "Times an HDLC frame is sent again after a timeout.") var retries: Int = 2
+    @Option(help: "Largest APDU to accept.") var maxPdu: UInt16 = 0xFFFF
+    @Option(help: "HDLC maximum information field length to propose.") var hdlcMaxInfo: Int = 128
+    @Option(help: "HDLC window size to propose.") var hdlcWindow: Int = 1
+    @Option(help: "Read an object: OBIS (e.g. 1-0:1.8.0*255) or CLASS/OBIS/ATTRIBUTE.") var get: [String] = []
+    @Flag(help: "Read the clock.") var clock = false
+    @Flag(help: "Set the meter clock to this machine's UTC time.") var setClock = false
+    @Option(help: "Read a profile (e.g. 1-0:99.1.0*255).") var profile: [String] = []
+    @Option(help: "Profile rows from this UTC time (ISO 8601).") var from: String?
+    @Option(help: "Profile rows up to this UTC time (ISO 8601).") var to: String?
+    @Option(help: "Profile rows by entry: FROM-TO, 1-based (TO 0 = last).") var entries: String?
+    @Flag(help: "Read the disconnect control state.") var relayState = false
+    @Flag(help: "Disconnect the supply (remote_disconnect).") var disconnect = false
+    @Flag(help: "Reconnect the supply (remote_reconnect).") var reconnect = false
+
+    func validate() throws {
+        guard (tcp == nil) != (serial == nil) else { throw ValidationError("give one of --tcp HOST:PORT or --serial DEVICE") }
+        _ = try settings()
+    }
+
+    func settings() throws -> DLMSReadSettings {
+        let env = ProcessInfo.processInfo.environment
+        let connection: DLMSReadSettings.Connection
+        if let tcp {
+            guard let colon = tcp.lastIndex(of: ":"), let port = UInt16(tcp[tcp.index(after: colon)...]), port > 0 else {
+                throw ValidationError("--tcp wants HOST:PORT, not '\(tcp)'")
+            }
+            var host = String(tcp[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            connection = .tcp(host: host, port: port)
+        } else {
+            guard let format = SerialSettings(baudRate: baud, format: serialFormat) else {
+                throw ValidationError("--serial-format wants e.g. 8N1 or 8E1, not '\(serialFormat)'")
+            }
+            connection = .serial(path: serial ?? "", format)
+        }
+        let framingName = framing ?? (serial != nil ? "hdlc" : "wrapper")
+        guard let framing = DLMSReadSettings.Framing(rawValue: framingName) else {
+            throw ValidationError("--framing is wrapper or hdlc, not '\(framingName)'")
+        }
+        guard let authentication = DLMSClientSettings.Authentication(rawValue: auth) else {
+            throw ValidationError("--auth is none, low or hls-gmac, not '\(auth)'")
+        }
+        guard let protection = DLMSClientSettings.Protection(rawValue: security) else {
+            throw ValidationError("--security is none, auth or auth-enc, not '\(security)'")
+        }
+        let defaultClient: UInt16 = authentication == .none ? 16 : authentication == .low ? 17 : 1
+        var s = DLMSReadSettings(connection: connection, framing: framing, clientAddress: client ?? defaultClient,
+                                 stateDirectory: stateDir ?? InvocationCounterStore.defaultDirectory(environment: env))
+        s.serverAddress = server
+        s.physicalAddress = physical
+        s.meterName = meter
+        s.retries = retries
+        s.hdlcMaxInformation = hdlcMaxInfo
+        s.hdlcWindow = hdlcWindow
+        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout wants 0 to 3600 seconds") }
+        s.client.timeout = .milliseconds(Int64(timeout * 1000))
+        s.client.authentication = authentication
+        s.client.protection = protection
+        s.client.maxReceivePDUSize = maxPdu
+        if let systemTitle {
+            guard let t = try? Hex.decode(Array(systemTitle.utf8)), t.count == 8 else {
+                throw ValidationError("--system-title wants 16 hex digits")
+            }
+            s.client.systemTitle = t
+        }
+        let secrets: Secrets
+        if let keyFile {
+            do { secrets = try Secrets(keyFile: keyFile, environment: env) } catch { throw ValidationError(error.description) }
+        } else {
+            secrets = Secrets(environment: env)
+        }
+        do {
+            s.client.encryptionKey = try secrets.key("ek", environmentName: "AMI_DLMS_EK", byteCount: 16).flatMap { DLMSKey($0.bytes) }
+            s.client.authenticationKey = try secrets.key("ak", environmentName: "AMI_DLMS_AK", byteCount: 16).flatMap { DLMSKey($0.bytes) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        s.client.password = secrets.text("password", environmentName: "AMI_DLMS_PASSWORD")
+        if authentication == .low, s.client.password == nil {
+            throw ValidationError("--auth low needs a password: 'password = …' in --key-file, or AMI_DLMS_PASSWORD")
+        }
+        if authentication == .hlsGMAC || protection != .none,
+           s.client.encryptionKey == nil || s.client.authenticationKey == nil {
+            throw ValidationError("--auth hls-gmac and --security need ek and ak: in --key-file, or AMI_DLMS_EK and AMI_DLMS_AK")
+        }
+        s.tasks = [.identity]
+        if clock { s.tasks.append(.clock) }
+        if setClock { s.tasks.append(.setClock) }
+        for g in get {
+            guard let r = DLMSObjectReference(g) else {
+                throw ValidationError("--get wants an OBIS code (1-0:1.8.0*255) or CLASS/OBIS/ATTRIBUTE, not '\(g)'")
+            }
+            s.tasks.append(.get(r))
+        }
+        let selection = try profileSelection()
+        for p in profile {
+            guard let o = OBISCode(p) else { throw ValidationError("--profile wants an OBIS code, not '\(p)'") }
+            s.tasks.append(.profile(o, selection))
+        }
+        if relayState { s.tasks.append(.disconnectState) }
+        if disconnect { s.tasks.append(.disconnect) }
+        if reconnect { s.tasks.append(.reconnect) }
+        return s
+    }
+
+    func profileSelection() throws -> DLMSProfileSelection {
+        if let entries {
+            guard from == nil, to == nil else { throw ValidationError("give --entries or --from/--to, not both") }
+            let parts = entries.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]), a >= 1, b == 0 || b >= a else {
+                throw ValidationError("--entries wants FROM-TO (1-based, TO 0 = last), not '\(entries)'")
+            }
+            return .entries(from: a, to: b)
+        }
+        if from == nil && to == nil { return .all }
+        guard let f = from.flatMap(UTCTime.init(iso8601:)), let t = to.flatMap(UTCTime.init(iso8601:)), f <= t else {
+            throw ValidationError("--from and --to want two ISO 8601 UTC times, the first not after the second")
+        }
+        return .range(from: f, to: t)
+    }
+
+    func run() throws {
+        ToolMain.prepare()
+        let diagnostics = Diagnostics(program: "ami-read")
+        let output = RecordOutput(diagnostics: diagnostics, lineBuffered: true)
+        ToolMain.exit(ReadDLMS.run(try settings(), output: output))
+    }
+}
