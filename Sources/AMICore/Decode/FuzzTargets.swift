@@ -1,5 +1,5 @@
 /// The fuzz targets, one per decoder: each takes arbitrary bytes and must return without trapping,
-/// whatever they are. Used by `ami-fuzz` (libFuzzer) and by the tests that replay corpora.
+/// whatever they are (the DLMS ones trap on purpose when re-encoding what they parsed is unstable). Used by `ami-fuzz` (libFuzzer) and by the tests that replay corpora.
 public enum FuzzTargets {
     public static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "mbus": { decodeAll($0, protocols: [.mbus], format: .binary) },
@@ -7,6 +7,8 @@ public enum FuzzTargets {
         "iec62056-21": { decodeAll($0, protocols: [.iec62056_21], format: .binary) },
         "hex": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .hex) },
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .jsonl) },
+        "axdr": { axdr($0) },
+        "dlms-apdu": { dlmsAPDU($0) },
     ]
 
     private final class Discard: DecodeSink {
@@ -17,6 +19,30 @@ public enum FuzzTargets {
         }
         func passThrough(_ line: ArraySlice<UInt8>) {}
         func diagnostic(_ diagnostic: Diagnostic) { _ = diagnostic.description }
+    }
+
+    /// Parses the bytes as one A-XDR data value. What parses must encode to bytes that parse and
+    /// encode to the same bytes (a trap here is a bug the fuzzer found).
+    static func axdr(_ bytes: [UInt8]) {
+        guard let value = try? DLMSData(bytes: bytes) else { return }
+        _ = value.description
+        let encoded = value.encoded()
+        precondition((try? DLMSData(bytes: encoded))?.encoded() == encoded, "A-XDR re-encoding is not stable")
+    }
+
+    /// The corpus's public test keys (DLMS UA Green Book examples), so ciphered APDUs reach the
+    /// deciphering code.
+    private static let testContext = SecurityContext(
+        systemTitle: [0x4D, 0x4D, 0x4D, 0x00, 0x00, 0xBC, 0x61, 0x4E],
+        ek: DLMSKey(Array(0x00...0x0F))!, ak: DLMSKey(Array(0xD0...0xDF))!)
+
+    /// Parses the bytes as one APDU (checking re-encoding like `axdr`), then deciphers it with test
+    /// keys when it is ciphered.
+    static func dlmsAPDU(_ bytes: [UInt8]) {
+        guard let apdu = try? APDU.parse(bytes) else { return }
+        let encoded = apdu.encoded()
+        precondition((try? APDU.parse(encoded))?.encoded() == encoded, "APDU re-encoding is not stable")
+        _ = try? testContext.decrypt(apdu, senderSystemTitle: testContext.systemTitle)
     }
 
     /// Runs the whole decode path (framing, decoding, JSON writing) over `bytes`, fed in two chunks so

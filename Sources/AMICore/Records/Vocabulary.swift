@@ -192,6 +192,8 @@ public struct Unit: RawRepresentable, Hashable, Sendable, ExpressibleByStringLit
     public static let second: Unit = "s"
     public static let bar: Unit = "bar"
     public static let percent: Unit = "%"
+    /// Angle in degrees (DLMS phase angles, unit code 8).
+    public static let degree: Unit = "deg"
 }
 
 /// The M-Bus data-record function (EN 13757-3 §6.3.2, DIF bits 4–5).

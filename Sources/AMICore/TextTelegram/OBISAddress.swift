@@ -1,5 +1,6 @@
 /// An OBIS code as written in a text telegram (IEC 62056-61): `A-B:C.D.E*F` as DSMR sends it,
-/// and the short forms of IEC 62056-21 readouts (`C.D.E`, `C.D`, `1-0:1.8.0*255`, `31.7.0.255`).
+/// the short forms of IEC 62056-21 readouts (`C.D.E`, `C.D`, `1-0:1.8.0*255`, `31.7.0.255`), and the
+/// six dotted groups DLMS tools write (`1.0.1.8.0.255`).
 /// The letters IEC 62056-61 allows for groups C and D stand for 96 (`C`), 97 (`F`), 98 (`L`) and
 /// 99 (`P`): `C.1.0` is 96.1.0, `F.F` is 97.97.
 struct OBISAddress: Sendable, Equatable {
@@ -84,6 +85,11 @@ struct OBISAddress: Sendable, Equatable {
                     guard let f = number() else { return nil }
                     code.f = f
                 }
+            }
+            if code.a == nil, let e = code.e, let f = code.f, take(".") {
+                // Six dotted groups `A.B.C.D.E.F`, as DLMS tools write logical names.
+                guard let e2 = number(), take("."), let f2 = number() else { return nil }
+                code = OBISAddress(a: code.c, b: code.d, c: e, d: f, e: e2, f: f2)
             }
             if code.f == nil, take("*") || take("&") {
                 guard let f = number() else { return nil }
