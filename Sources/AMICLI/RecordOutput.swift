@@ -8,7 +8,7 @@ public final class RecordOutput: DecodeSink {
     public let diagnostics: Diagnostics
     /// Write each record as soon as it is made (for live streams).
     public let lineBuffered: Bool
-    private let writer = JSONLineWriter(capacity: 1 << 17)
+    private let jsonWriter = JSONLineWriter(capacity: 1 << 17)
     private let blockSize = 1 << 16
     public private(set) var failure: Error?
 
@@ -20,20 +20,25 @@ public final class RecordOutput: DecodeSink {
 
     public func record(_ record: Record) {
         guard failure == nil else { return }
-        writer.write(record)
-        if lineBuffered || writer.output.count >= blockSize { flush() }
+        jsonWriter.write(record)
+        if lineBuffered || jsonWriter.output.count >= blockSize { flush() }
     }
 
-    public func records(_ records: [Record]) {
-        guard failure == nil else { return }
-        for i in records.indices { writer.write(records[i]) }
-        if lineBuffered || writer.output.count >= blockSize { flush() }
+    /// Decode sessions write records straight into this writer.
+    public var writer: JSONLineWriter? { jsonWriter }
+
+    public func wroteRecords() {
+        if failure != nil {
+            jsonWriter.removeAll()
+        } else if lineBuffered || jsonWriter.output.count >= blockSize {
+            flush()
+        }
     }
 
     public func passThrough(_ line: ArraySlice<UInt8>) {
         guard failure == nil else { return }
-        writer.appendLine(line)
-        if lineBuffered || writer.output.count >= blockSize { flush() }
+        jsonWriter.appendLine(line)
+        if lineBuffered || jsonWriter.output.count >= blockSize { flush() }
     }
 
     public func diagnostic(_ d: Diagnostic) {
@@ -42,11 +47,11 @@ public final class RecordOutput: DecodeSink {
 
     private func flush() {
         do {
-            try writer.output.withUnsafeBytes { try output.write($0) }
+            try jsonWriter.output.withUnsafeBytes { try output.write($0) }
         } catch {
             failure = error
         }
-        writer.removeAll()
+        jsonWriter.removeAll()
     }
 
     /// Writes what is buffered, then rethrows the first output failure, if any.

@@ -35,12 +35,22 @@ public protocol DecodeSink: AnyObject {
     /// A JSON line that is not a `frame` record, passed through unchanged (without its newline).
     func passThrough(_ line: ArraySlice<UInt8>)
     func diagnostic(_ diagnostic: Diagnostic)
+    /// A writer the session writes the records of each frame into as they are decoded, instead of
+    /// handing them over as values; nil (the default) for `record` and `records`. Read once, when
+    /// the session starts.
+    var writer: JSONLineWriter? { get }
+    /// Called after the records of a frame were written into `writer` (to drain it, say).
+    func wroteRecords()
 }
 
 extension DecodeSink {
     public func records(_ records: [Record]) {
         for r in records { record(r) }
     }
+
+    public var writer: JSONLineWriter? { nil }
+
+    public func wroteRecords() {}
 }
 
 /// Turns one input (a file or stdin, fed in chunks of any size) into records: finds the input's
@@ -68,6 +78,8 @@ public final class DecodeSession {
     private var garbageStart: Int? = nil        // absolute offset of an open run of unframed bytes
     private var garbageReason: DecodeError? = nil
     private var output = DecodeOutput()
+    /// Writes records straight into the sink's writer, when it has one.
+    private var emitter: JSONLineWriter.FrameEmitter?
 
     /// - Parameters:
     ///   - inputName: the name shown in diagnostics (`-` or `stdin` for standard input).
@@ -80,6 +92,7 @@ public final class DecodeSession {
         self.options = options
         self.strict = strict
         self.sink = sink
+        self.emitter = sink.writer.map { JSONLineWriter.FrameEmitter(writer: $0) }
     }
 
     /// Feeds the next chunk of input.
@@ -282,6 +295,20 @@ public final class DecodeSession {
 
     private func decodeFrame(_ frame: [UInt8], as p: ProtocolID, base: Int, line: Int?, context: FrameContext) {
         frames += 1
+        if emitter != nil {
+            emitter!.begin()
+            do {
+                try Codecs.decode(frame, as: p, context: context, into: &emitter!)
+            } catch {
+                emitter!.discard()
+                report(error.shifted(by: base), line: line, skipped: true)
+                return
+            }
+            for w in emitter!.warnings { report(w.shifted(by: base), line: line, skipped: false) }
+            records += emitter!.records
+            sink.wroteRecords()
+            return
+        }
         output.removeAll()
         do {
             try Codecs.decode(frame, as: p, context: context, into: &output)

@@ -36,20 +36,6 @@ public struct FrameContext: Sendable {
     }
 }
 
-/// What decoding a frame yields: records, and warnings about things that did not stop it (such as a
-/// checksum mismatch under `ignoreChecksums`).
-public struct DecodeOutput: Sendable {
-    public var records: [Record] = []
-    public var warnings: [DecodeError] = []
-
-    public init() {}
-
-    public mutating func removeAll() {
-        records.removeAll(keepingCapacity: true)
-        warnings.removeAll(keepingCapacity: true)
-    }
-}
-
 /// Options that change how frames are found and decoded.
 public struct DecodeOptions: Sendable, Equatable {
     /// Protocols to look for; all of them for `--protocol auto`.
@@ -84,12 +70,16 @@ public enum Codecs {
 
     /// Decodes one complete frame found by `scan`, appending its records. Errors and warnings carry
     /// offsets relative to the frame's first byte.
-    public static func decode(_ frame: [UInt8], as protocolID: ProtocolID, context: FrameContext,
-                              into out: inout DecodeOutput) throws(DecodeError) {
+    public static func decode<E: RecordEmitter>(_ frame: [UInt8], as protocolID: ProtocolID, context: FrameContext,
+                                                into out: inout E) throws(DecodeError) {
         switch protocolID {
         case .mbus: try MBusDecoder.decode(frame, context: context, into: &out)
-        case .dsmr: try DSMRDecoder.decode(frame, context: context, into: &out)
-        case .iec62056_21: try IEC62056_21Decoder.decode(frame, context: context, into: &out)
+        case .dsmr: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
+            try DSMRDecoder.decode(frame, context: context, into: &o)
+        }
+        case .iec62056_21: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
+            try IEC62056_21Decoder.decode(frame, context: context, into: &o)
+        }
         }
     }
 }

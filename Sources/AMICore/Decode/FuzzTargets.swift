@@ -12,11 +12,13 @@ public enum FuzzTargets {
     ]
 
     private final class Discard: DecodeSink {
-        let writer = JSONLineWriter()
+        let jsonWriter = JSONLineWriter()
+        var writer: JSONLineWriter? { jsonWriter }
         func record(_ record: Record) {
-            writer.write(record)
-            writer.removeAll()
+            jsonWriter.write(record)
+            jsonWriter.removeAll()
         }
+        func wroteRecords() { jsonWriter.removeAll() }
         func passThrough(_ line: ArraySlice<UInt8>) {}
         func diagnostic(_ diagnostic: Diagnostic) { _ = diagnostic.description }
     }

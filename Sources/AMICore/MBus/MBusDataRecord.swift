@@ -2,11 +2,8 @@
 /// documentation rev. 4.8 §6.3): each a data information block (DIF and up to 10 DIFEs), a value
 /// information block (VIF and up to 10 VIFEs) and the data the DIF codes.
 enum MBusDataRecord {
-    /// What is fixed for all records of one frame.
+    /// What is fixed for all records of one frame (besides the meter, given to the emitter).
     struct FrameInfo {
-        var meter: String
-        var medium: String?
-        var provenance: Provenance
         /// Mode 2 (CI 0x76): multi-byte values most significant byte first.
         var bigEndian: Bool
         var zone: LocalTimeZone
@@ -143,8 +140,8 @@ enum MBusDataRecord {
     /// Decodes every record from the cursor to its end, appending one reading per data record to
     /// `out`, each with the time `times` gives its storage. A record that cannot be decoded stops
     /// the frame: the error names the record and points at its DIF.
-    static func decodeAll(_ c: inout ByteCursor, frame info: FrameInfo, times: FrameTimes,
-                          into out: inout DecodeOutput) throws(DecodeError) {
+    static func decodeAll<E: RecordEmitter>(_ c: inout ByteCursor, frame info: FrameInfo, times: FrameTimes,
+                                            into out: inout E) throws(DecodeError) {
         var index = 0
         while !c.isAtEnd {
             let difOffset = c.offset
@@ -163,12 +160,10 @@ enum MBusDataRecord {
                     var hex: [UInt8] = []
                     hex.reserveCapacity(r.count * 2)
                     Hex.append(c.bytes[r], to: &hex)
-                    out.records.append(.reading(Reading(
-                        meter: info.meter, medium: info.medium, quantity: .manufacturerSpecific,
-                        value: .text(String(decoding: hex, as: UTF8.self)), time: times.now, storage: 0,
-                        tariff: 0, subunit: 0,
-                        function: .instantaneous, record: index,
-                        note: dif == 0x1F ? "more_records_follow" : nil, provenance: info.provenance)))
+                    out.reading(quantity: .manufacturerSpecific, obis: nil,
+                                value: .text(String(decoding: hex, as: UTF8.self)), unit: nil, time: times.now,
+                                storage: 0, tariff: 0, subunit: 0, function: .instantaneous, record: index,
+                                note: dif == 0x1F ? "more_records_follow" : nil)
                     return
                 default:
                     throw DecodeError(.mbusApplication, at: difOffset, .unsupported,
@@ -192,9 +187,9 @@ enum MBusDataRecord {
 
     // MARK: - one record
 
-    private static func decodeRecord(_ c: inout ByteCursor, dif: UInt8, difOffset: Int, index: Int,
-                                     stage: inout StaticString, frame info: FrameInfo, times: FrameTimes,
-                                     into out: inout DecodeOutput) throws(DecodeError) {
+    private static func decodeRecord<E: RecordEmitter>(_ c: inout ByteCursor, dif: UInt8, difOffset: Int, index: Int,
+                                                       stage: inout StaticString, frame info: FrameInfo,
+                                                       times: FrameTimes, into out: inout E) throws(DecodeError) {
         // DIB: DIF bit 6 is storage bit 0; each DIFE adds 4 storage bits, 2 tariff bits and 1
         // subunit bit (EN 13757-3 "Data information block").
         var storage = Int((dif >> 6) & 1), tariff = 0, subunit = 0
@@ -395,11 +390,9 @@ enum MBusDataRecord {
             addNote("secret not printed")
         }
 
-        let reading = Reading(
-            meter: info.meter, medium: info.medium, quantity: quantity, value: value, unit: unit,
-            time: times.time(storage: storage, subunit: subunit), storage: storage, tariff: tariff, subunit: subunit,
-            function: function, record: index, note: note, provenance: info.provenance)
-        out.records.append(.reading(consume reading))
+        out.reading(quantity: quantity, obis: nil, value: value, unit: unit,
+                    time: times.time(storage: storage, subunit: subunit), storage: storage, tariff: tariff,
+                    subunit: subunit, function: function, record: index, note: note)
     }
 
     // MARK: - values

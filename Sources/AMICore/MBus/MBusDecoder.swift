@@ -6,7 +6,8 @@
 /// short frames and control frames carry no application data and give no records. Offsets in
 /// errors and warnings are relative to the frame's first byte.
 public enum MBusDecoder {
-    public static func decode(_ frame: [UInt8], context: FrameContext, into out: inout DecodeOutput) throws(DecodeError) {
+    public static func decode<E: RecordEmitter>(_ frame: [UInt8], context: FrameContext,
+                                                into out: inout E) throws(DecodeError) {
         guard let start = frame.first else {
             throw DecodeError(.mbusLink, at: 0, .malformed, "empty frame")
         }
@@ -32,8 +33,8 @@ public enum MBusDecoder {
 
     /// Compares the checksum byte at `at` with the sum of `range` modulo 256 (EN 13757-2); a mismatch
     /// throws, or under `ignoreChecksums` becomes a warning.
-    private static func checkSum(_ frame: [UInt8], _ range: Range<Int>, at: Int, context: FrameContext,
-                                 into out: inout DecodeOutput) throws(DecodeError) {
+    private static func checkSum<E: RecordEmitter>(_ frame: [UInt8], _ range: Range<Int>, at: Int,
+                                                   context: FrameContext, into out: inout E) throws(DecodeError) {
         var sum: UInt8 = 0
         for i in range { sum &+= frame[i] }
         let sent = frame[at]
@@ -41,7 +42,7 @@ public enum MBusDecoder {
             let error = DecodeError(.mbusLink, at: at, .checksum,
                                     "checksum \(Hex.byte(sent)), computed \(Hex.byte(sum))")
             if context.options.ignoreChecksums {
-                out.warnings.append(error)
+                out.warning(error)
             } else {
                 throw error
             }
@@ -52,8 +53,8 @@ public enum MBusDecoder {
 
     /// Control (L = 3) and long frames `68 L L 68 C A CI data CS 16` (EN 13757-2); the checksum
     /// covers C, A, CI and the data.
-    private static func decodeLong(_ frame: [UInt8], context: FrameContext,
-                                   into out: inout DecodeOutput) throws(DecodeError) {
+    private static func decodeLong<E: RecordEmitter>(_ frame: [UInt8], context: FrameContext,
+                                                     into out: inout E) throws(DecodeError) {
         guard frame.count >= 4 else {
             throw DecodeError(.mbusLink, at: frame.count, .malformed, "long frame cut short at \(frame.count) bytes")
         }
@@ -95,7 +96,7 @@ public enum MBusDecoder {
             // Application error from the slave (EN 13757-3 "general application errors"; M-Bus
             // documentation rev. 4.8 §6.6): one error byte, 0 when absent.
             let code: UInt8 = data.isEmpty ? 0 : frame[data.lowerBound]
-            out.records.append(.event(Event(
+            out.record(.event(Event(
                 meter: MBusHeader.addressIdentity(address: address, hint: context.meterHint),
                 event: "application_error", code: Hex.byte(code), text: MBusHeader.applicationErrorText(code),
                 time: context.receiveTime, provenance: context.provenance(.mbus))))
@@ -134,9 +135,9 @@ public enum MBusDecoder {
     /// The variable data structure: its header, then data records to the end of the user data
     /// (EN 13757-3 "Variable data structure"; M-Bus documentation rev. 4.8 §6.3). CI 0x76 (mode 2)
     /// sends the header fields and multi-byte values most significant byte first.
-    private static func decodeVariable(_ frame: [UInt8], data: Range<Int>, header: HeaderKind, bigEndian: Bool,
-                                       address: UInt8, context: FrameContext,
-                                       into out: inout DecodeOutput) throws(DecodeError) {
+    private static func decodeVariable<E: RecordEmitter>(_ frame: [UInt8], data: Range<Int>, header: HeaderKind,
+                                                         bigEndian: Bool, address: UInt8, context: FrameContext,
+                                                         into out: inout E) throws(DecodeError) {
         let meter: String
         let medium: String?
         var status: UInt8? = nil
@@ -170,8 +171,8 @@ public enum MBusDecoder {
         }
         let headerLength = header == .long ? 12 : (header == .short ? 4 : 0)
         let provenance = context.provenance(.mbus)
-        let info = MBusDataRecord.FrameInfo(meter: meter, medium: medium, provenance: provenance,
-                                            bigEndian: bigEndian, zone: context.options.meterTimeZone)
+        out.setMeter(meter, medium: medium, provenance: provenance)
+        let info = MBusDataRecord.FrameInfo(bigEndian: bigEndian, zone: context.options.meterTimeZone)
         var cursor = ByteCursor(frame, start: data.lowerBound + headerLength, end: data.upperBound,
                                 layer: .mbusApplication)
         let records = (data.lowerBound + headerLength)..<data.upperBound
@@ -193,8 +194,8 @@ public enum MBusDecoder {
     /// values. CI 0x77 is the same most significant byte first (bit 2 of the CI field selects mode 2,
     /// as for 0x76). There is no manufacturer or version: the meter is `@@@-IIIIIIII-00-0M` with
     /// the 4-bit medium code.
-    private static func decodeFixed(_ frame: [UInt8], data: Range<Int>, bigEndian: Bool, context: FrameContext,
-                                    into out: inout DecodeOutput) throws(DecodeError) {
+    private static func decodeFixed<E: RecordEmitter>(_ frame: [UInt8], data: Range<Int>, bigEndian: Bool,
+                                                      context: FrameContext, into out: inout E) throws(DecodeError) {
         guard data.count == 16 else {
             throw DecodeError(.mbusApplication, at: data.lowerBound, .malformed,
                               "fixed data structure of \(data.count) bytes, 16 expected")
@@ -208,6 +209,7 @@ public enum MBusDecoder {
         let meter = MBusHeader.meterIdentity(manufacturer: 0, id: id, version: 0, medium: mediumCode)
         let medium = MBusHeader.fixedMediumNames[Int(mediumCode & 0x0F)]
         let provenance = context.provenance(.mbus)
+        out.setMeter(meter, medium: medium, provenance: provenance)
         let stored = status & 0x40 != 0
         for k in 0..<2 {
             let r = (h + 8 + 4 * k)..<(h + 12 + 4 * k)
@@ -234,9 +236,9 @@ public enum MBusDecoder {
                 value = .text(MBusDataRecord.bcdDigits(frame, r, bigEndian: bigEndian))
                 note = note.map { $0 + "; invalid BCD" } ?? "invalid BCD"
             }
-            out.records.append(.reading(Reading(
-                meter: meter, medium: medium, quantity: u.quantity, value: value, unit: u.unit,
-                time: storage == 0 ? context.receiveTime : nil, storage: storage, tariff: 0, subunit: 0, function: .instantaneous, record: k, note: note, provenance: provenance)))
+            out.reading(quantity: u.quantity, obis: nil, value: value, unit: u.unit,
+                        time: storage == 0 ? context.receiveTime : nil, storage: storage, tariff: 0, subunit: 0,
+                        function: .instantaneous, record: k, note: note)
         }
         MBusHeader.statusEvents(status, manufacturerMask: 0x20, meter: meter, time: context.receiveTime,
                                 provenance: provenance,

@@ -88,13 +88,13 @@ enum MBusHeader {
     /// before), bit 2 power low, bit 3
     /// permanent error, bit 4 temporary error, bits 5–7 manufacturer specific (bit 5 only for the
     /// fixed structure, whose bits 6–7 code the counters). `code` is the status byte, e.g. `0x10`.
-    static func statusEvents(_ status: UInt8, manufacturerMask: UInt8, meter: String, time: UTCTime?,
-                             provenance: Provenance, into out: inout DecodeOutput) {
+    static func statusEvents<E: RecordEmitter>(_ status: UInt8, manufacturerMask: UInt8, meter: String,
+                                               time: UTCTime?, provenance: Provenance, into out: inout E) {
         if status & (0x1F | manufacturerMask) == 0 { return }
         let code = Hex.byte(status)
         func emit(_ event: String, _ text: String) {
-            out.records.append(.event(Event(meter: meter, event: event, code: code, text: text, time: time,
-                                            provenance: provenance)))
+            out.record(.event(Event(meter: meter, event: event, code: code, text: text, time: time,
+                                    provenance: provenance)))
         }
         switch status & 0x03 {
         case 0x01: emit("application_busy", "application busy")

@@ -1,9 +1,11 @@
 /// A growable byte buffer for building output fast: appends write through a raw pointer, without
 /// the per-append uniqueness checks of `[UInt8]`. A reference type: copies share the bytes.
 public final class ByteBuffer {
-    private var base: UnsafeMutablePointer<UInt8>
-    public private(set) var count = 0
-    private var capacity: Int
+    // Not checked for exclusive access at run time: no method of this class hands out an access
+    // that overlaps another, and the checks cost as much as the appends.
+    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) public private(set) var count = 0
+    @exclusivity(unchecked) private var capacity: Int
 
     public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
@@ -60,4 +62,10 @@ public final class ByteBuffer {
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     public func removeAll() { count = 0 }
+
+    /// Forgets the bytes after the first `n` (for instance the records of a frame that failed).
+    public func removeLast(after n: Int) { count = min(max(n, 0), count) }
+
+    /// Where the bytes start; valid until an append grows the buffer.
+    var start: UnsafePointer<UInt8> { UnsafePointer(base) }
 }

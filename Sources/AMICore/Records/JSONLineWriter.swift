@@ -8,7 +8,7 @@ public struct JSONLineWriter {
     public let output: ByteBuffer
 
     /// The text of the last time written: the readings of a frame mostly share one time.
-    private let lastTime = TimeText()
+    let lastTime = TimeText()
 
     public init(capacity: Int = 1 << 16) { output = ByteBuffer(capacity: capacity) }
 
@@ -33,45 +33,24 @@ public struct JSONLineWriter {
     }
 
     public func write(_ r: Reading) {
-        var bound = 400 + Emitter.stringBound(r.meter) + Emitter.stringBound(r.quantity.rawValue)
-            + Emitter.stringBound(r.provenance.source)
-        if let m = r.medium { bound += Emitter.stringBound(m) }
-        if let o = r.obis { bound += Emitter.stringBound(o) }
-        if let u = r.unit { bound += Emitter.stringBound(u.rawValue) }
-        if let n = r.note { bound += Emitter.stringBound(n) }
-        switch r.value {
-        case .number(let d): bound += d.maxTextLength
-        case .text(let t): bound += Emitter.stringBound(t)
-        }
-        var e = Emitter(output.reserve(bound), lastTime)
-        e.raw(#"{"type":"reading","v":1"#)
-        e.string(#","meter":"#, r.meter)
-        if let m = r.medium { e.string(#","medium":"#, m) }
-        e.string(#","quantity":"#, r.quantity.rawValue)
-        if let o = r.obis { e.string(#","obis":"#, o) }
-        switch r.value {
-        case .number(let d): e.decimal(#","value":"#, d)
-        case .text(let t): e.string(#","text":"#, t)
-        }
-        if let u = r.unit { e.string(#","unit":"#, u.rawValue) }
-        if let t = r.time { e.time(#","time":"#, t) }
-        if let s = r.storage { e.int(#","storage":"#, s) }
-        if let t = r.tariff { e.int(#","tariff":"#, t) }
-        if let s = r.subunit { e.int(#","subunit":"#, s) }
-        if let f = r.function { e.name(#","function":"#, Self.literal(f)) }
-        if let i = r.record { e.int(#","record":"#, i) }
-        if let n = r.note { e.string(#","note":"#, n) }
+        var bound = 400 + JSONBytes.stringBound(r.meter) + JSONBytes.stringBound(r.provenance.source)
+        if let m = r.medium { bound += JSONBytes.stringBound(m) }
+        bound += JSONBytes.fieldsBound(quantity: r.quantity, obis: r.obis, value: r.value, unit: r.unit, note: r.note)
+        var e = JSONBytes(output.reserve(bound), lastTime)
+        e.readingHead(meter: r.meter, medium: r.medium)
+        e.fields(quantity: r.quantity, obis: r.obis, value: r.value, unit: r.unit, time: r.time, storage: r.storage,
+                 tariff: r.tariff, subunit: r.subunit, function: r.function, record: r.record, note: r.note)
         e.provenance(r.provenance)
         output.commit(e.k)
     }
 
     public func write(_ ev: Event) {
-        var bound = 300 + Emitter.stringBound(ev.event) + Emitter.stringBound(ev.provenance.source)
-        if let m = ev.meter { bound += Emitter.stringBound(m) }
-        if let c = ev.code { bound += Emitter.stringBound(c) }
-        if let t = ev.text { bound += Emitter.stringBound(t) }
+        var bound = 300 + JSONBytes.stringBound(ev.event) + JSONBytes.stringBound(ev.provenance.source)
+        if let m = ev.meter { bound += JSONBytes.stringBound(m) }
+        if let c = ev.code { bound += JSONBytes.stringBound(c) }
+        if let t = ev.text { bound += JSONBytes.stringBound(t) }
         if let d = ev.duration { bound += d.maxTextLength }
-        var e = Emitter(output.reserve(bound), lastTime)
+        var e = JSONBytes(output.reserve(bound), lastTime)
         e.raw(#"{"type":"event","v":1"#)
         if let m = ev.meter { e.string(#","meter":"#, m) }
         e.string(#","event":"#, ev.event)
@@ -85,10 +64,10 @@ public struct JSONLineWriter {
 
     public func write(_ f: FrameRecord) {
         var bound = 200 + 2 * f.bytes.count + 2 * (f.plain?.count ?? 0)
-        if let p = f.protocolName { bound += Emitter.stringBound(p) }
-        if let s = f.source { bound += Emitter.stringBound(s) }
-        if let m = f.meter { bound += Emitter.stringBound(m) }
-        var e = Emitter(output.reserve(bound), lastTime)
+        if let p = f.protocolName { bound += JSONBytes.stringBound(p) }
+        if let s = f.source { bound += JSONBytes.stringBound(s) }
+        if let m = f.meter { bound += JSONBytes.stringBound(m) }
+        var e = JSONBytes(output.reserve(bound), lastTime)
         e.raw(#"{"type":"frame","v":1"#)
         e.raw(#","hex":"#)
         e.hex(f.bytes)
@@ -108,7 +87,7 @@ public struct JSONLineWriter {
     /// Writes JSON pieces into space reserved beforehand (callers size it with `stringBound` and the
     /// fixed allowances above). Keys are given with their punctuation (`,"meter":`), so each is one
     /// copy of a literal.
-    private struct Emitter {
+    struct JSONBytes {
         let p: UnsafeMutablePointer<UInt8>
         let lastTime: TimeText
         var k = 0
@@ -121,16 +100,80 @@ public struct JSONLineWriter {
         /// The most bytes a string can take as a JSON literal (every byte escaped as `\u00XX`).
         static func stringBound(_ s: String) -> Int { s.utf8.count * 6 + 16 }
 
+        /// The same for a vocabulary name.
+        @inline(__always)
+        static func stringBound(_ n: VocabularyName) -> Int { n.count * 6 + 16 }
+
+        /// What the variable-length fields of a reading can take beyond the fixed allowance.
+        static func fieldsBound(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?,
+                                note: String?) -> Int {
+            var bound = stringBound(quantity.name)
+            if let o = obis { bound += stringBound(o) }
+            if let u = unit { bound += stringBound(u.name) }
+            if let n = note { bound += stringBound(n) }
+            switch value {
+            case .number(let d): bound += d.maxTextLength
+            case .text(let t): bound += stringBound(t)
+            }
+            return bound
+        }
+
+        /// `{"type":"reading","v":1` and the meter and medium.
+        mutating func readingHead(meter: String, medium: String?) {
+            raw(#"{"type":"reading","v":1"#)
+            string(#","meter":"#, meter)
+            if let m = medium { string(#","medium":"#, m) }
+        }
+
+        /// The fields of a reading from its quantity to its note, in the documented order.
+        @inline(__always)
+        mutating func fields(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?, time: UTCTime?,
+                             storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?, record: Int?,
+                             note: String?) {
+            vocabulary(#","quantity":"#, quantity.name)
+            if let o = obis { string(#","obis":"#, o) }
+            switch value {
+            case .number(let d): decimal(#","value":"#, d)
+            case .text(let t): string(#","text":"#, t)
+            }
+            if let u = unit { vocabulary(#","unit":"#, u.name) }
+            if let t = time { self.time(#","time":"#, t) }
+            if let s = storage { int(#","storage":"#, s) }
+            if let t = tariff { int(#","tariff":"#, t) }
+            if let s = subunit { int(#","subunit":"#, s) }
+            if let f = function { name(#","function":"#, JSONLineWriter.literal(f)) }
+            if let i = record { int(#","record":"#, i) }
+            if let n = note { string(#","note":"#, n) }
+        }
+
+        /// Copies `count` bytes rendered before (a template).
+        @inline(__always)
+        mutating func copy(_ start: UnsafePointer<UInt8>, _ count: Int) {
+            JSONLineWriter.copy(start, count, to: p + k)
+            k += count
+        }
+
+        /// A key and a vocabulary name as a JSON string.
+        @inline(__always)
+        mutating func vocabulary(_ key: StaticString, _ value: VocabularyName) {
+            raw(key)
+            let start = k
+            k = value.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
+        }
+
+        @inline(__always)
         mutating func byte(_ b: UInt8) {
             p[k] = b
             k += 1
         }
 
+        /// A literal of the program (keys, punctuation): multi-character, so held as a pointer. Its
+        /// length is known when this is inlined, and the copy compiles to a few moves.
+        @inline(__always)
         mutating func raw(_ s: StaticString) {
-            s.withUTF8Buffer { b in
-                (p + k).update(from: b.baseAddress!, count: b.count)
-                k += b.count
-            }
+            let n = s.utf8CodeUnitCount
+            (p + k).update(from: s.utf8Start, count: n)
+            k += n
         }
 
         /// `bytes` as a JSON string of upper-case hex digits.
@@ -148,11 +191,13 @@ public struct JSONLineWriter {
             byte(0x0A)
         }
 
+        @inline(__always)
         mutating func string(_ name: StaticString, _ value: String) {
             raw(name)
             literal(value)
         }
 
+        @inline(__always)
         mutating func literal(_ value: String) {
             var s = value
             let start = k
@@ -160,25 +205,32 @@ public struct JSONLineWriter {
         }
 
         /// A key (with its punctuation) and a JSON literal that needs no escaping.
+        @inline(__always)
         mutating func name(_ name: StaticString, _ literal: StaticString) {
             raw(name)
-            raw(literal)
+            copy(literal.utf8Start, literal.utf8CodeUnitCount)
         }
 
+        @inline(__always)
         mutating func int(_ name: StaticString, _ value: Int) {
             raw(name)
             if value >= 0 && value < 10 {
                 byte(UInt8(48 + value))   // most storage, tariff and subunit numbers
+            } else if value >= 10 && value < 100 {
+                _ = DecimalDigits.write(UInt64(value), count: 2, endingAt: p + k + 2)
+                k += 2
             } else {
                 k += ExactDecimal(Int64(value)).write(to: p + k)
             }
         }
 
+        @inline(__always)
         mutating func decimal(_ name: StaticString, _ value: ExactDecimal) {
             raw(name)
             k += value.write(to: p + k)
         }
 
+        @inline(__always)
         mutating func time(_ name: StaticString, _ value: UTCTime) {
             raw(name)
             byte(0x22)
@@ -195,20 +247,22 @@ public struct JSONLineWriter {
     }
 
     /// The ISO 8601 text of one time, kept to be copied while the same time is written again.
-    private final class TimeText {
-        private var time: UTCTime?
+    final class TimeText {
+        // Not checked for exclusive access at run time (as `ByteBuffer`).
+        @exclusivity(unchecked) private var time: UTCTime?
         private let text = UnsafeMutablePointer<UInt8>.allocate(capacity: UTCTime.maxTextLength)
-        private var count = 0
+        @exclusivity(unchecked) private var count = 0
 
         deinit { text.deallocate() }
 
         /// Writes `t` as `UTCTime.write(to:)` does and returns the length.
+        @inline(__always)
         func write(_ t: UTCTime, to p: UnsafeMutablePointer<UInt8>) -> Int {
             if t != time {
                 count = t.write(to: text)
                 time = t
             }
-            p.update(from: text, count: count)
+            JSONLineWriter.copy(text, count, to: p)
             return count
         }
     }
@@ -230,6 +284,32 @@ public struct JSONLineWriter {
         case .mbus: #""mbus""#
         case .iec62056_21: #""iec62056-21""#
         case .dsmr: #""dsmr""#
+        }
+    }
+
+    /// Copies `n` bytes from `source` to `target` (which do not overlap) by words, each read and
+    /// written inside the `n` bytes: short copies (keys, names, templates) cost no call.
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<UInt8>, _ n: Int, to target: UnsafeMutablePointer<UInt8>) {
+        let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
+        if n >= 8 {
+            if n > 128 {
+                target.update(from: source, count: n)
+                return
+            }
+            var i = 0
+            while i + 8 < n {
+                t.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            t.storeBytes(of: s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8,
+                         as: UInt64.self)
+        } else if n >= 4 {
+            let head = s.loadUnaligned(as: UInt32.self), tail = s.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            t.storeBytes(of: head, as: UInt32.self)
+            t.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+        } else {
+            for i in 0..<n { target[i] = source[i] }
         }
     }
 

@@ -1,9 +1,10 @@
 /// A measured quantity's stable name, from the vocabulary documented in ami-jsonl(5).
 /// Open for extension: decoders may only use names listed there.
 public struct Quantity: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { self.rawValue = value }
+    let name: VocabularyName
+    public var rawValue: String { name.string }
+    public init(rawValue: String) { name = .text(rawValue) }
+    public init(stringLiteral value: StaticString) { name = .literal(value) }
 
     public static let energy: Quantity = "energy"
     public static let energyExport: Quantity = "energy_export"
@@ -115,7 +116,8 @@ extension Quantity {
     /// A temperature that the fixed structure does not say is flow or return.
     public static let temperature: Quantity = "temperature"
     /// A fixed-structure counter without units, or with a reserved unit code.
-    public static let counter: Quantity = "counter"}
+    public static let counter: Quantity = "counter"
+}
 
 /// Quantities of DSMR P1 and IEC 62056-21 registers (IEC 62056-61 OBIS). Phase-specific electricity
 /// quantities are the total's name with `_l1`, `_l2` or `_l3` (`power_l1`, `voltage_l3`), see
@@ -167,14 +169,16 @@ extension Quantity {
     /// Operating status word (`96.5.x`, `C.5.0`), as sent.
     public static let status: Quantity = "status"
     /// Error register (`F.F`, 97.97), as sent.
-    public static let errorRegister: Quantity = "error_register"}
+    public static let errorRegister: Quantity = "error_register"
+}
 
 /// A unit from the set documented in ami-jsonl(5). Decoders convert prefixed units to these
 /// (kWh → Wh, kW → W, GJ → J, minutes → s) exactly, by moving the decimal exponent.
 public struct Unit: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { self.rawValue = value }
+    let name: VocabularyName
+    public var rawValue: String { name.string }
+    public init(rawValue: String) { name = .text(rawValue) }
+    public init(stringLiteral value: StaticString) { name = .literal(value) }
 
     public static let wattHour: Unit = "Wh"
     public static let watt: Unit = "W"
@@ -213,4 +217,51 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case mbus = "mbus"
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
+}
+
+/// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied
+/// without reference counting (the readings of a frame copy their quantity and unit many times),
+/// or text made at run time. Equal names are equal whichever way they are held.
+enum VocabularyName: Hashable, Sendable {
+    case literal(StaticString)
+    case text(String)
+
+    var string: String {
+        switch self {
+        case .literal(let s): return s.description
+        case .text(let s): return s
+        }
+    }
+
+    /// The length of the name in UTF-8.
+    @inline(__always)
+    var count: Int {
+        switch self {
+        case .literal(let s): return s.utf8CodeUnitCount
+        case .text(let s): return s.utf8.count
+        }
+    }
+
+    /// The name's UTF-8 bytes, for the duration of `body`.
+    @inline(__always)
+    func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch self {
+        case .literal(let s): return s.withUTF8Buffer(body)
+        case .text(let s):
+            var t = s
+            return t.withUTF8(body)
+        }
+    }
+
+    static func == (a: VocabularyName, b: VocabularyName) -> Bool {
+        if case .literal(let x) = a, case .literal(let y) = b, x.hasPointerRepresentation,
+           y.hasPointerRepresentation, x.utf8Start == y.utf8Start, x.utf8CodeUnitCount == y.utf8CodeUnitCount {
+            return true
+        }
+        return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }

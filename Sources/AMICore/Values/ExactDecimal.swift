@@ -156,24 +156,13 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Writes the plain decimal text at `p` (room for `maxTextLength` bytes) and returns its length.
     public func write(to p: UnsafeMutablePointer<UInt8>) -> Int {
-        // The digits go straight to their places, least significant first: count them, then fill
-        // the text from its end.
-        var m = significand.magnitude
-        var n = 1
-        var t = m
-        while t >= 10 {
-            t /= 10
-            n += 1
-        }
+        // The digits go straight to their places, least significant first, two at a time.
+        let m = significand.magnitude
+        let n = DecimalDigits.count(m)
         var k = 0
         if significand < 0 { p[k] = UInt8(ascii: "-"); k += 1 }
         if exponent >= 0 {
-            var j = k + n
-            repeat {
-                j -= 1
-                p[j] = UInt8(48 + m % 10)
-                m /= 10
-            } while j > k
+            _ = DecimalDigits.write(m, count: n, endingAt: p + k + n)
             k += n
             if significand != 0 {
                 for _ in 0..<exponent { p[k] = 48; k += 1 }
@@ -183,25 +172,59 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         // Fraction digits (zeros once the significand's digits run out), the point, then the
         // integer digits or a single 0.
         let frac = -exponent
-        let intDigits = max(n - frac, 0)
-        let end = k + max(intDigits, 1) + 1 + frac
-        var j = end
-        for _ in 0..<frac {
-            j -= 1
-            p[j] = UInt8(48 + m % 10)
-            m /= 10
-        }
-        j -= 1
-        p[j] = UInt8(ascii: ".")
-        if intDigits == 0 {
-            p[k] = 48
-        } else {
-            repeat {
-                j -= 1
-                p[j] = UInt8(48 + m % 10)
-                m /= 10
-            } while j > k
-        }
+        let intDigits = max(n - frac, 1)
+        let end = k + intDigits + 1 + frac
+        let high = DecimalDigits.write(m, count: frac, endingAt: p + end)
+        p[end - frac - 1] = UInt8(ascii: ".")
+        _ = DecimalDigits.write(high, count: intDigits, endingAt: p + end - frac - 1)
         return end
+    }
+}
+
+/// Decimal digits of unsigned integers, written two at a time from a table.
+enum DecimalDigits {
+    /// The number of decimal digits of `v` (1 for 0).
+    @inline(__always)
+    static func count(_ v: UInt64) -> Int {
+        var n = 1
+        var t = v
+        while t >= 100 {
+            t /= 100
+            n += 2
+        }
+        return t >= 10 ? n + 1 : n
+    }
+
+    /// Writes the lowest `count` decimal digits of `v` (zero-padded) so that the last one is just before
+    /// `end`; returns what is left of `v` above them.
+    @inline(__always)
+    static func write(_ v: UInt64, count: Int, endingAt end: UnsafeMutablePointer<UInt8>) -> UInt64 {
+        let pairs = pairText.utf8Start
+        var v = v
+        var e = end
+        var c = count
+        while c >= 2 {
+            let q = v / 100
+            let r = Int(truncatingIfNeeded: v &- q &* 100) &* 2
+            e -= 2
+            e[0] = pairs[r]
+            e[1] = pairs[r &+ 1]
+            v = q
+            c -= 2
+        }
+        if c == 1 {
+            let q = v / 10
+            e[-1] = UInt8(truncatingIfNeeded: 48 &+ (v &- q &* 10))
+            v = q
+        }
+        return v
+    }
+
+    /// "00", "01", … "99".
+    private static var pairText: StaticString {
+        """
+        0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+        5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
+        """
     }
 }

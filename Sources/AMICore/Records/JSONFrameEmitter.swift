@@ -1,0 +1,90 @@
+extension JSONLineWriter {
+    /// A `RecordEmitter` that writes each record into a writer's output the moment a decoder makes
+    /// it. A reading is its frame's head (`{"type":"reading","v":1,"meter":…,"medium":…`) and tail
+    /// (`,"protocol":…,"source":…,"frame":…}`), both rendered once per `setMeter`, around the
+    /// reading's own fields: no `Reading` is made and no shared string is copied or escaped again.
+    ///
+    /// Used frame by frame: `begin()`, decode into it, then `discard()` if the frame failed.
+    public struct FrameEmitter: RecordEmitter {
+        public let writer: JSONLineWriter
+        /// Readings and other records written since `begin()`.
+        public private(set) var records = 0
+        /// Warnings since `begin()`.
+        public private(set) var warnings: [DecodeError] = []
+        private var frameStart = 0
+        private let head = ByteBuffer(capacity: 256)
+        private let tail = ByteBuffer(capacity: 256)
+        // The rendered head and tail, valid until the next `setMeter`.
+        private var headStart: UnsafePointer<UInt8>
+        private var headCount = 0
+        private var tailStart: UnsafePointer<UInt8>
+        private var tailCount = 0
+        /// For decoders that fill a `DecodeOutput` (`collect`), kept to reuse its storage.
+        private var scratch = DecodeOutput()
+
+        public init(writer: JSONLineWriter) {
+            self.writer = writer
+            headStart = head.start
+            tailStart = tail.start
+        }
+
+        /// Starts a frame.
+        public mutating func begin() {
+            records = 0
+            warnings.removeAll(keepingCapacity: true)
+            frameStart = writer.output.count
+        }
+
+        /// Takes back what was written since `begin()` (the frame could not be decoded).
+        public mutating func discard() {
+            writer.output.removeLast(after: frameStart)
+            records = 0
+        }
+
+        public mutating func setMeter(_ meter: String, medium: String?, provenance: Provenance) {
+            head.removeAll()
+            var bound = 64 + JSONBytes.stringBound(meter)
+            if let m = medium { bound += JSONBytes.stringBound(m) }
+            var h = JSONBytes(head.reserve(bound), writer.lastTime)
+            h.readingHead(meter: meter, medium: medium)
+            head.commit(h.k)
+            tail.removeAll()
+            var t = JSONBytes(tail.reserve(100 + JSONBytes.stringBound(provenance.source)), writer.lastTime)
+            t.provenance(provenance)
+            tail.commit(t.k)
+            headStart = head.start
+            headCount = head.count
+            tailStart = tail.start
+            tailCount = tail.count
+        }
+
+        public mutating func reading(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?,
+                                     time: UTCTime?, storage: Int?, tariff: Int?, subunit: Int?,
+                                     function: RecordFunction?, record: Int?, note: String?) {
+            let bound = 400 + headCount + tailCount
+                + JSONBytes.fieldsBound(quantity: quantity, obis: obis, value: value, unit: unit, note: note)
+            var e = JSONBytes(writer.output.reserve(bound), writer.lastTime)
+            e.copy(headStart, headCount)
+            e.fields(quantity: quantity, obis: obis, value: value, unit: unit, time: time, storage: storage,
+                     tariff: tariff, subunit: subunit, function: function, record: record, note: note)
+            e.copy(tailStart, tailCount)
+            writer.output.commit(e.k)
+            records += 1
+        }
+
+        public mutating func record(_ record: Record) {
+            writer.write(record)
+            records += 1
+        }
+
+        public mutating func warning(_ warning: DecodeError) { warnings.append(warning) }
+
+        public mutating func collect(_ decode: (inout DecodeOutput) throws(DecodeError) -> Void) throws(DecodeError) {
+            scratch.removeAll()
+            try decode(&scratch)
+            for r in scratch.records { writer.write(r) }
+            records += scratch.records.count
+            warnings.append(contentsOf: scratch.warnings)
+        }
+    }
+}
