@@ -78,6 +78,7 @@ public final class DecodeSession {
     private var garbageStart: Int? = nil        // absolute offset of an open run of unframed bytes
     private var garbageReason: DecodeError? = nil
     private var output = DecodeOutput()
+    private var state: StreamState
     /// Writes records straight into the sink's writer, when it has one.
     private var emitter: JSONLineWriter.FrameEmitter?
 
@@ -93,6 +94,7 @@ public final class DecodeSession {
         self.strict = strict
         self.sink = sink
         self.emitter = sink.writer.map { JSONLineWriter.FrameEmitter(writer: $0) }
+        self.state = StreamState(options: options)
     }
 
     /// Feeds the next chunk of input.
@@ -190,7 +192,8 @@ public final class DecodeSession {
             report(DecodeError(.json, at: 0, .malformed, "frame record without \"hex\""), line: lineNumber, skipped: true)
             return
         }
-        if value["dir"]?.stringValue == "tx" { return }
+        // What a client sent is decoded only for DLMS, whose answers are read with their requests.
+        if value["dir"]?.stringValue == "tx", value["protocol"]?.stringValue != ProtocolID.dlms.rawValue { return }
         var protocols = options.protocols
         if let name = value["protocol"]?.stringValue {
             guard let p = ProtocolID(rawValue: name) else {
@@ -217,7 +220,9 @@ public final class DecodeSession {
             time = parsed
         }
         let context = FrameContext(source: value["source"]?.stringValue ?? sourceName, frameIndex: frames,
-                                   receiveTime: time, meterHint: value["meter"]?.stringValue, options: options)
+                                   receiveTime: time, meterHint: value["meter"]?.stringValue,
+                                   plain: value["plain"]?.stringValue.flatMap { try? Hex.decode(Array($0.utf8)) },
+                                   options: options)
         scanFrames(in: bytes, line: lineNumber, protocols: protocols, context: context)
     }
 
@@ -298,7 +303,7 @@ public final class DecodeSession {
         if emitter != nil {
             emitter!.begin()
             do {
-                try Codecs.decode(frame, as: p, context: context, into: &emitter!)
+                try Codecs.decode(frame, as: p, context: context, state: &state, into: &emitter!)
             } catch {
                 emitter!.discard()
                 report(error.shifted(by: base), line: line, skipped: true)
@@ -311,7 +316,7 @@ public final class DecodeSession {
         }
         output.removeAll()
         do {
-            try Codecs.decode(frame, as: p, context: context, into: &output)
+            try Codecs.decode(frame, as: p, context: context, state: &state, into: &output)
         } catch {
             report(error.shifted(by: base), line: line, skipped: true)
             return

@@ -20,14 +20,17 @@ public struct FrameContext: Sendable {
     public var receiveTime: UTCTime?
     /// The meter named by a `frame` record, if any.
     public var meterHint: String?
+    /// The deciphered APDU a `frame` record carried beside a ciphered one (`plain`).
+    public var plain: [UInt8]?
     public var options: DecodeOptions
 
     public init(source: String, frameIndex: Int, receiveTime: UTCTime? = nil, meterHint: String? = nil,
-                options: DecodeOptions = DecodeOptions()) {
+                plain: [UInt8]? = nil, options: DecodeOptions = DecodeOptions()) {
         self.source = source
         self.frameIndex = frameIndex
         self.receiveTime = receiveTime
         self.meterHint = meterHint
+        self.plain = plain
         self.options = options
     }
 
@@ -47,8 +50,31 @@ public struct DecodeOptions: Sendable, Equatable {
     public var meterTimeZone: LocalTimeZone = .utc
     /// Zone of DSMR timestamps that carry no W/S suffix. Europe/Amsterdam by default.
     public var dsmrTimeZone: LocalTimeZone = LocalTimeZone("Europe/Amsterdam") ?? .utc
+    /// Keys for ciphered DLMS APDUs that come without their plaintext.
+    public var dlmsSecurity: SecurityContext? = nil
 
     public init() {}
+}
+
+/// What the frames of one input share while it is decoded: DLMS responses are read with their
+/// requests and segments are joined.
+public struct StreamState: Sendable {
+    public var dlms: DLMSStreamDecoder
+
+    public init(options: DecodeOptions) {
+        dlms = DLMSStreamDecoder(security: options.dlmsSecurity)
+    }
+}
+
+extension ScanResult {
+    /// A link-layer scan as a frame of DLMS.
+    init(_ scan: LinkScan) {
+        switch scan {
+        case .frame(let length): self = .frame(.dlms, length: length)
+        case .needMore: self = .needMore
+        case .invalid(let e, let skip): self = .invalid(e, skip: skip)
+        }
+    }
 }
 
 /// The frame scanners and decoders by protocol: the one place that maps a start byte to a scanner
@@ -65,14 +91,25 @@ public enum Codecs {
         if (protocols.contains(.dsmr) || protocols.contains(.iec62056_21)), TextTelegramFraming.startBytes.contains(b) {
             return TextTelegramFraming.scan(bytes, at: start, end: end, atEnd: atEnd, protocols: protocols)
         }
+        if protocols.contains(.dlms) {
+            if b == 0x7E { return ScanResult(HDLCFrame.scan(bytes, at: start, end: end, atEnd: atEnd)) }
+            // The wrapper's version field, 0x0001.
+            if b == 0x00, start + 1 >= end || bytes[start + 1] == 0x01 {
+                return ScanResult(WrapperFrame.scan(bytes, at: start, end: end, atEnd: atEnd))
+            }
+        }
         return nil
     }
 
     /// Decodes one complete frame found by `scan`, appending its records. Errors and warnings carry
-    /// offsets relative to the frame's first byte.
+    /// offsets relative to the frame's first byte. `state` carries what a stream's frames share
+    /// (DLMS requests and responses).
     public static func decode<E: RecordEmitter>(_ frame: [UInt8], as protocolID: ProtocolID, context: FrameContext,
-                                                into out: inout E) throws(DecodeError) {
+                                                state: inout StreamState, into out: inout E) throws(DecodeError) {
         switch protocolID {
+        case .dlms: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
+            try state.dlms.decode(frame, context: context, plain: context.plain, into: &o)
+        }
         case .mbus: try MBusDecoder.decode(frame, context: context, into: &out)
         case .dsmr: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
             try DSMRDecoder.decode(frame, context: context, into: &o)

@@ -284,6 +284,7 @@ public struct JSONLineWriter {
         case .mbus: #""mbus""#
         case .iec62056_21: #""iec62056-21""#
         case .dsmr: #""dsmr""#
+        case .dlms: #""dlms""#
         }
     }
 

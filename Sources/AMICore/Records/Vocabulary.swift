@@ -217,6 +217,7 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case mbus = "mbus"
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
+    case dlms = "dlms"
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied

@@ -8,7 +8,7 @@
 ///
 /// Errors are at layer `dlms-security`, offset 0 = the start of the ciphered APDU (shift them by
 /// its position). A wrong key or system title is a `.checksum` error, never a trap.
-public struct SecurityContext: Sendable {
+public struct SecurityContext: Sendable, Equatable {
     /// This side's system title (8 bytes): the IV of what it sends.
     public var systemTitle: [UInt8]
     /// The global unicast encryption key (EK), also the GMAC key of HLS mechanism 5.

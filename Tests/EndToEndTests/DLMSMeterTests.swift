@@ -1,0 +1,237 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The DLMS meter simulator of `../shared/peers/dlms` (Gurux's server engine, a peer nobody on this
+/// project wrote), run with `.venv-dlms` (made by `scripts/python-env --set dlms`).
+final class DLMSSimulator {
+    static let script = Binaries.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/peers/dlms/dlms_meter_sim.py")
+    static let python = Binaries.packageRoot.appendingPathComponent(".venv-dlms/bin/python")
+    static let available = FileManager.default.fileExists(atPath: script.path)
+        && FileManager.default.isExecutableFile(atPath: python.path)
+
+    let process = Process()
+    let port: UInt16
+    let arguments: [String]
+
+    init(_ arguments: [String]) throws {
+        self.arguments = arguments
+        port = try DLMSSimulator.freePort()
+        let ready = FileManager.default.temporaryDirectory.appendingPathComponent("ami-sim-\(UUID().uuidString)")
+        process.executableURL = DLMSSimulator.python
+        process.arguments = [DLMSSimulator.script.path, "--port", String(port), "--ready-file", ready.path,
+                             "--max-seconds", "300"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        while !FileManager.default.fileExists(atPath: ready.path) {
+            guard process.isRunning, ContinuousClock.now - start < .seconds(30) else {
+                process.terminate()
+                throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "simulator did not start"])
+            }
+            usleep(20_000)
+        }
+        try? FileManager.default.removeItem(at: ready)
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// What the simulator says a client must read, for the same options.
+    func expected() throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = DLMSSimulator.python
+        p.arguments = [DLMSSimulator.script.path, "--port", String(port), "--print-expected"] + arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return try #require((json?["meters"] as? [[String: Any]])?.first)
+    }
+
+    /// A loopback port nobody listens on right now.
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+}
+
+/// `ami-read dlms … | ami-decode` against the simulator: every register with its scaler and unit,
+/// the clock, the load profile by range and by entry, disconnect and reconnect, over the wrapper and
+/// HDLC, with no authentication, LLS and HLS-GMAC with authenticated encryption; the readings must
+/// equal the simulator's `--print-expected`.
+@Suite(.enabled(if: DLMSSimulator.available, "needs ../shared/peers/dlms and .venv-dlms (scripts/python-env --set dlms)"),
+       .serialized)
+struct DLMSMeterTests {
+    static let registers = ["1.0.1.8.0.255", "1.0.2.8.0.255", "1.0.1.8.1.255", "1.0.1.8.2.255", "1.0.32.7.0.255",
+                            "1.0.31.7.0.255", "1.0.1.7.0.255"]
+
+    struct Setup: CustomTestStringConvertible, Sendable {
+        var name: String
+        var simulator: [String]
+        var read: [String]
+        var testDescription: String { name }
+    }
+
+    static let keys = "ek = 000102030405060708090A0B0C0D0E0F\nak = D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF\npassword = 12345678\n"
+
+    static let setups: [Setup] = [
+        Setup(name: "wrapper, no authentication", simulator: [], read: []),
+        Setup(name: "HDLC, no authentication", simulator: ["--framing", "hdlc"], read: ["--framing", "hdlc"]),
+        Setup(name: "wrapper, LLS", simulator: ["--auth", "low", "--password", "12345678"], read: ["--auth", "low"]),
+        Setup(name: "HDLC, LLS", simulator: ["--framing", "hdlc", "--auth", "low", "--password", "12345678"],
+              read: ["--framing", "hdlc", "--auth", "low"]),
+        Setup(name: "wrapper, HLS-GMAC, authenticated encryption",
+              simulator: ["--auth", "hls-gmac", "--security", "auth-enc"],
+              read: ["--auth", "hls-gmac", "--security", "auth-enc", "--system-title", "4D4D4D0000000001"]),
+        Setup(name: "HDLC, HLS-GMAC, authenticated encryption",
+              simulator: ["--framing", "hdlc", "--auth", "hls-gmac", "--security", "auth-enc"],
+              read: ["--framing", "hdlc", "--auth", "hls-gmac", "--security", "auth-enc"]),
+    ]
+
+    /// A key file (mode 0600) and a state folder for one test.
+    static func workspace() throws -> (keyFile: String, state: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-dlms-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let keyFile = dir.appendingPathComponent("meter.keys").path
+        try keys.write(toFile: keyFile, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
+        return (keyFile, dir.appendingPathComponent("state").path)
+    }
+
+    static func readings(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    static func obis(_ dotted: String) -> String {
+        let p = dotted.split(separator: ".")
+        return "\(p[0])-\(p[1]):\(p[2]).\(p[3]).\(p[4])*\(p[5])"
+    }
+
+    /// The value text of a number as ami writes it, from the simulator's raw value and scaler.
+    static func decimal(_ raw: Int, scaler: Int) -> String {
+        guard scaler < 0 else { return String(raw * Int(pow(10.0, Double(scaler)))) }
+        let digits = String(raw)
+        let n = -scaler
+        let padded = String(repeating: "0", count: max(0, n + 1 - digits.count)) + digits
+        var text = String(padded.dropLast(n)) + "." + String(padded.suffix(n))
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+
+    @Test(arguments: setups)
+    func readsEveryObjectAsTheSimulatorExpects(_ setup: Setup) throws {
+        let sim = try DLMSSimulator(setup.simulator + ["--reset-state-per-connection"])
+        let expected = try sim.expected()
+        let (keyFile, state) = try Self.workspace()
+        let gets = Self.registers.flatMap { ["--get", Self.obis($0)] } + ["--get", "0-0:96.1.0*255"]
+        let command = (["ami-read", "dlms", "--tcp", "127.0.0.1:\(sim.port)", "--key-file", keyFile, "--state-dir", state,
+                        "--clock"] + gets + ["--profile", "1-0:99.1.0*255", "--relay-state", "--disconnect", "--reconnect"]
+                       + setup.read).joined(separator: " ")
+        let r = try Binaries.shell("set -o pipefail; \(command) | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try Self.readings(r.stdout)
+        let objects = try #require(expected["objects"] as? [String: [String: Any]])
+        func reading(_ code: String) -> [String: Any]? {
+            records.first { $0["obis"] as? String == code && $0["record"] == nil }
+        }
+        for dotted in Self.registers {
+            let o = try #require(objects[dotted])
+            let r = reading(Self.obis(dotted))
+            let want = Self.decimal(try #require(o["raw"] as? Int), scaler: try #require(o["scaler"] as? Int))
+            #expect((r?["value"] as? NSNumber)?.stringValue == want, "\(setup.name) \(dotted)")
+            #expect(r?["unit"] as? String == o["unit_name"] as? String, "\(setup.name) \(dotted) unit")
+            #expect(r?["meter"] as? String == (objects["0.0.42.0.0.255"]?["value_ascii"] as? String))
+        }
+        #expect(reading("0-0:1.0.0*255")?["text"] as? String == objects["0.0.1.0.0.255"]?["time"] as? String)
+        #expect(reading("0-0:96.1.0*255")?["text"] as? String == objects["0.0.96.1.0.255"]?["value"] as? String)
+        // The whole load profile (96 rows, read in blocks), each row at its capture time.
+        let profile = try #require(expected["load_profile"] as? [String: Any])
+        let rows = try #require(profile["entries"] as? [[Any]])
+        let profileReadings = records.filter { $0["record"] != nil && $0["obis"] as? String == "1-0:1.8.0*255" }
+        #expect(profileReadings.count == rows.count, "\(setup.name): profile rows")
+        for (row, reading) in zip(rows, profileReadings) {
+            #expect(reading["time"] as? String == row[0] as? String)
+            #expect((reading["value"] as? NSNumber)?.intValue == row[1] as? Int)
+        }
+        // Disconnect, then reconnect: events, and the state read after each.
+        let events = records.filter { $0["type"] as? String == "event" }.compactMap { $0["event"] as? String }
+        #expect(events == ["remote_disconnect", "remote_reconnect"])
+        let states = records.filter { $0["quantity"] as? String == "breaker_state" }.compactMap { ($0["value"] as? NSNumber)?.intValue }
+        let dc = try #require(objects["0.0.96.3.10.255"])
+        let afterDisconnect = (dc["after_remote_disconnect"] as? [String: Any])?["control_state"] as? Int
+        let afterReconnect = (dc["after_remote_reconnect"] as? [String: Any])?["control_state"] as? Int
+        #expect(states == [dc["control_state"] as? Int, afterDisconnect, afterReconnect].compactMap { $0 })
+    }
+
+    @Test func profileByRangeAndByEntry() throws {
+        let sim = try DLMSSimulator([])
+        let expected = try sim.expected()
+        let rows = try #require((expected["load_profile"] as? [String: Any])?["entries"] as? [[Any]])
+        let last = try #require(rows.last?[0] as? String), firstOfRange = try #require(rows[rows.count - 9][0] as? String)
+        var r = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(sim.port) --profile 1-0:99.1.0*255 --from \(firstOfRange) --to \(last) | ami-decode")
+        var times = try Self.readings(r.stdout).filter { $0["record"] != nil }.compactMap { $0["time"] as? String }
+        #expect(times == rows.suffix(9).compactMap { $0[0] as? String })
+        r = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(sim.port) --profile 1-0:99.1.0*255 --entries 1-4 | ami-decode")
+        times = try Self.readings(r.stdout).filter { $0["record"] != nil }.compactMap { $0["time"] as? String }
+        #expect(times == rows.prefix(4).compactMap { $0[0] as? String })
+    }
+
+    @Test func wrongPasswordAndWrongKeyFailDistinctly() throws {
+        let lls = try DLMSSimulator(["--auth", "low", "--password", "12345678"])
+        var r = try Binaries.shell("AMI_DLMS_PASSWORD=wrong ami-read dlms --tcp 127.0.0.1:\(lls.port) --auth low --clock")
+        #expect(r.status == 77)
+        #expect(r.stderr.contains("authentication-failure"), "\(r.stderr)")
+        #expect(!r.stderr.contains("wrong") || !r.stderr.contains("AMI_DLMS_PASSWORD=wrong"))
+
+        let hls = try DLMSSimulator(["--auth", "hls-gmac", "--security", "auth-enc"])
+        let (_, state) = try Self.workspace()
+        r = try Binaries.shell("AMI_DLMS_EK=000102030405060708090A0B0C0D0E0E AMI_DLMS_AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF "
+                               + "ami-read dlms --tcp 127.0.0.1:\(hls.port) --auth hls-gmac --security auth-enc --state-dir \(state) --clock")
+        #expect(r.status == 77)
+        #expect(r.stderr.hasPrefix("ami-read: tcp://127.0.0.1:\(hls.port): association: "), "\(r.stderr)")
+        #expect(!r.stderr.contains("authentication-failure"), "a wrong key is not reported as a wrong password")
+        #expect(!r.stderr.contains("000102030405060708090A0B0C0D0E0E"))
+    }
+
+    @Test func invocationCountersNeverRepeatAcrossRuns() throws {
+        let sim = try DLMSSimulator(["--auth", "hls-gmac", "--security", "auth-enc"])
+        let (keyFile, state) = try Self.workspace()
+        var counters: [String] = []
+        for _ in 0..<2 {
+            let r = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(sim.port) --auth hls-gmac --security auth-enc --key-file \(keyFile) --state-dir \(state) --clock")
+            #expect(r.status == 0, "\(r.stderr)")
+            // The invocation counter of every ciphered request the client sent (general-glo-ciphering:
+            // tag, title length and title, length, SC, then the counter).
+            for line in try Self.readings(r.stdout) where line["dir"] as? String == "tx" {
+                let hex = try #require(line["hex"] as? String)
+                if let range = hex.range(of: "db084d4d4d0000000001") ?? hex.range(of: "db08414d490000000001") {
+                    counters.append(String(hex[range.upperBound...].dropFirst(4).prefix(8)))
+                }
+            }
+        }
+        #expect(counters.count >= 4)
+        #expect(Set(counters).count == counters.count, "\(counters)")
+    }
+}
