@@ -1,6 +1,7 @@
 import AMICLI
 import AMICore
 import ArgumentParser
+import Foundation
 
 @main
 struct AMIDecode: ParsableCommand {
@@ -13,7 +14,7 @@ struct AMIDecode: ParsableCommand {
     @Argument(help: "Input files; '-' or none means stdin.")
     var files: [String] = []
 
-    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr.")
+    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr, dlms.")
     var `protocol`: String = "auto"
 
     @Option(name: .long, help: "Input layout: auto, hex, binary, jsonl.")
@@ -28,6 +29,9 @@ struct AMIDecode: ParsableCommand {
     @Option(name: .long, help: "IANA time zone of DSMR timestamps without a W/S suffix.")
     var dsmrTz: String = "Europe/Amsterdam"
 
+    @Option(name: .long, help: "Key file (ek, ak; mode 0600) for ciphered DLMS APDUs without plaintext beside them.")
+    var keyFile: String?
+
     @Flag(name: .long, help: "Write each record as soon as it is decoded (for live streams).")
     var lineBuffered = false
 
@@ -35,7 +39,7 @@ struct AMIDecode: ParsableCommand {
 
     func validate() throws {
         guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`) != nil else {
-            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr)")
+            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr, dlms)")
         }
         guard InputFormat(rawValue: input) != nil else {
             throw ValidationError("unknown input layout '\(input)' (auto, hex, binary, jsonl)")
@@ -52,10 +56,27 @@ struct AMIDecode: ParsableCommand {
         options.meterTimeZone = LocalTimeZone(meterTz)!
         options.dsmrTimeZone = LocalTimeZone(dsmrTz)!
         let diagnostics = Diagnostics(program: "ami-decode")
+        do {
+            options.dlmsSecurity = try dlmsSecurity()
+        } catch {
+            diagnostics.report(keyFile ?? "environment", "\(error)")
+            ToolMain.exit(.config)
+        }
         let sink = RecordOutput(diagnostics: diagnostics, lineBuffered: lineBuffered)
         let status = DecodeCommand.run(inputs: (files.isEmpty ? ["-"] : files).map(InputFile.init),
                                        format: InputFormat(rawValue: input)!, options: options,
                                        strict: common.strict, sink: sink)
         ToolMain.exit(status)
+    }
+
+    /// DLMS keys from `--key-file` or AMI_DLMS_EK / AMI_DLMS_AK; nil when none are given.
+    func dlmsSecurity() throws -> SecurityContext? {
+        let env = ProcessInfo.processInfo.environment
+        let secrets = try keyFile.map { try Secrets(keyFile: $0, environment: env) } ?? Secrets(environment: env)
+        guard let ek = try secrets.key("ek", environmentName: "AMI_DLMS_EK", byteCount: 16).flatMap({ DLMSKey($0.bytes) }),
+              let ak = try secrets.key("ak", environmentName: "AMI_DLMS_AK", byteCount: 16).flatMap({ DLMSKey($0.bytes) })
+        else { return nil }
+        // Deciphering uses the senders' system titles; this side's own title is never used.
+        return SecurityContext(systemTitle: [UInt8](repeating: 0, count: 8), ek: ek, ak: ak)
     }
 }

@@ -22,18 +22,28 @@ struct DLMSInterpreterCorpusTests {
         }
     }
 
-    /// The session's APDUs in order through one interpreter: the plaintext of ciphered services, the
-    /// AARQ/AARE themselves.
+    /// The session's frames as captured (wrapper or HDLC, both directions, ciphered as sent), one
+    /// hex line each, through a decode session with the corpus keys: framing, joining of HDLC
+    /// segments, deciphering and interpretation together.
     static func interpret(_ session: String) throws -> DecodeOutput {
-        var interpreter = DLMSInterpreter()
-        var out = DecodeOutput()
-        for (i, f) in try DLMSTest.frames().filter({ $0.session == session }).enumerated() {
-            let isACSE = (0x60...0x63).contains(f.pdu.first ?? 0)
-            let bytes = f.ciphered && !isACSE ? (f.plain ?? f.pdu) : f.pdu
-            let apdu = try APDU.parse(bytes)
-            let context = DLMSInterpreter.Context(provenance: Provenance(protocolID: .mbus, source: session, frame: i))
-            interpreter.consume(apdu, context: context, into: &out)
+        let text = try String(contentsOf: DLMSTest.framesFile, encoding: .utf8)
+        var hex = ""
+        for line in text.split(separator: "\n") {
+            guard let r = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  r["session"] as? String == session, let h = r["hex"] as? String else { continue }
+            hex += h + "\n"
         }
+        var options = DecodeOptions()
+        options.protocols = [.dlms]
+        options.dlmsSecurity = SecurityContext(systemTitle: [UInt8](repeating: 0, count: 8), ek: DLMSTest.ek, ak: DLMSTest.ak)
+        let sink = CollectingSink()
+        let decoder = DecodeSession(inputName: session, sourceName: session, format: .hex, options: options, sink: sink)
+        decoder.feed(Array(hex.utf8))
+        decoder.finish()
+        var out = DecodeOutput()
+        out.records = sink.records
+        out.warnings = sink.diagnostics.map(\.error)
+        #expect(sink.skips.isEmpty, "\(session): \(sink.skips.map(\.description))")
         return out
     }
 
