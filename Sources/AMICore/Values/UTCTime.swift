@@ -1,3 +1,5 @@
+import Glibc
+
 /// A point in time in UTC, to the millisecond, formatted as ISO 8601 (`2016-11-13T19:57:57Z`,
 /// `…57.250Z` when milliseconds are not zero). Locale- and time-zone-free.
 public struct UTCTime: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -137,5 +139,14 @@ public enum CivilDate {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+extension UTCTime {
+    /// The system's wall-clock time.
+    public static func now() -> UTCTime {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UTCTime(milliseconds: Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec / 1_000_000))
     }
 }

@@ -1,0 +1,24 @@
+/// The HCS and FCS of HDLC frames (IEC 62056-46, MAC sublayer frame format; ISO/IEC 13239 16-bit
+/// FCS): CRC-16/X-25, polynomial x¹⁶+x¹²+x⁵+1 (0x1021) processed LSB first (0x8408), initial value
+/// 0xFFFF, final XOR 0xFFFF, sent least significant byte first. Check value of `123456789`: 0x906E.
+public enum HDLCFrameCheck {
+    private static let table: [UInt16] = (0..<256).map { n in
+        var c = UInt16(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x8408 : c >> 1 }
+        return c
+    }
+
+    /// The CRC of `bytes[range]` (the range is clamped to the array).
+    public static func checksum(_ bytes: [UInt8], _ range: Range<Int>) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        for i in range.clamped(to: 0..<bytes.count) { crc = (crc >> 8) ^ table[Int((crc ^ UInt16(bytes[i])) & 0xFF)] }
+        return crc ^ 0xFFFF
+    }
+
+    /// Appends the CRC of `bytes[from...]` to `bytes`, least significant byte first.
+    static func append(to bytes: inout [UInt8], from start: Int) {
+        let crc = checksum(bytes, start..<bytes.count)
+        bytes.append(UInt8(truncatingIfNeeded: crc))
+        bytes.append(UInt8(truncatingIfNeeded: crc >> 8))
+    }
+}

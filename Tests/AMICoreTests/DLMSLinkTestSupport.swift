@@ -1,0 +1,212 @@
+import Foundation
+import Glibc
+import Testing
+@testable import AMICore
+
+/// The DLMS frame corpus, the meter simulator and in-test peers (TCP listeners, a pseudo-terminal)
+/// for the link-layer tests.
+enum DLMSLinkTest {
+    /// `../shared` beside the package.
+    static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+    static let framesFile = shared.appendingPathComponent("corpus/dlms/frames.jsonl")
+    static let simulator = shared.appendingPathComponent("peers/dlms/dlms_meter_sim.py")
+
+    static let corpusExists = FileManager.default.fileExists(atPath: framesFile.path)
+    /// The simulator's Python, from `AMI_DLMS_SIM_PYTHON` (a venv made as the simulator's
+    /// README.md says).
+    static let simulatorPython: String? = ProcessInfo.processInfo.environment["AMI_DLMS_SIM_PYTHON"]
+        .flatMap { $0.isEmpty ? nil : $0 }
+    static let simulatorAvailable = simulatorPython != nil && corpusExists
+        && FileManager.default.fileExists(atPath: simulator.path)
+
+    /// One line of `frames.jsonl`.
+    struct CorpusFrame {
+        var session: String
+        var seq: Int
+        var direction: String
+        var framing: String
+        var bytes: [UInt8]
+        var pdu: [UInt8]?
+        var link: JSONValue
+        var step: String?
+    }
+
+    static let frames: [CorpusFrame] = {
+        guard let text = try? String(contentsOf: framesFile, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let v = try? JSONValue.parse(Array(line.utf8)), let session = v["session"]?.stringValue,
+                  let seq = v["seq"]?.numberText.flatMap({ Int($0) }), let hex = v["hex"]?.stringValue,
+                  let bytes = try? Hex.decode(Array(hex.utf8)), let link = v["link"] else { return nil }
+            return CorpusFrame(session: session, seq: seq, direction: v["direction"]?.stringValue ?? "",
+                               framing: v["framing"]?.stringValue ?? "", bytes: bytes,
+                               pdu: v["pdu_hex"]?.stringValue.flatMap { try? Hex.decode(Array($0.utf8)) },
+                               link: link, step: v["step"]?.stringValue)
+        }
+    }()
+
+    /// The frame `seq` of the session whose name starts with `prefix` (`s02`).
+    static func frame(_ prefix: String, _ seq: Int) throws -> CorpusFrame {
+        try #require(frames.first { $0.session.hasPrefix(prefix + "-") && $0.seq == seq })
+    }
+
+    // MARK: - the simulator
+
+    /// A running `dlms_meter_sim.py`, stopped (SIGTERM) when released. Spawned and reaped with
+    /// posix_spawn and waitpid: Foundation's `Process` loses track of the child in tests.
+    final class Simulator {
+        let pid: pid_t
+        let port: UInt16
+        let log: URL
+
+        init(_ arguments: [String]) throws {
+            let python = try #require(DLMSLinkTest.simulatorPython)
+            port = try freePort()
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-dlms-sim-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let ready = dir.appendingPathComponent("ready")
+            log = dir.appendingPathComponent("log")
+            let argv = [python, DLMSLinkTest.simulator.path, "--port", String(port), "--ready-file", ready.path,
+                        "--max-seconds", "120"] + arguments
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            // The test thread may block signals; the child gets an empty mask and default handlers,
+            // so that SIGTERM stops it.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var none = sigset_t()
+            sigemptyset(&none)
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            sigaddset(&defaults, SIGTERM)
+            sigaddset(&defaults, SIGPIPE)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            var cArgs = argv.map { strdup($0) } + [nil]
+            defer { for a in cArgs { free(a) } }
+            var child: pid_t = 0
+            let rc = posix_spawn(&child, python, &actions, &attributes, &cArgs, environ)
+            guard rc == 0 else { throw SimulatorError(message: "posix_spawn \(python): \(rc)") }
+            pid = child
+            let start = ContinuousClock.now
+            while !FileManager.default.fileExists(atPath: ready.path) {
+                var status: Int32 = 0
+                guard waitpid(pid, &status, WNOHANG) == 0, ContinuousClock.now - start < .seconds(30) else {
+                    stop()
+                    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                    throw SimulatorError(message: "simulator did not start: \(text)")
+                }
+                usleep(20_000)
+            }
+        }
+
+        /// SIGTERM, then SIGKILL after 10 s, and reaps the child.
+        func stop() {
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == 0 else { return }
+            kill(pid, SIGTERM)
+            let start = ContinuousClock.now
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                if ContinuousClock.now - start > .seconds(10) {
+                    kill(pid, SIGKILL)
+                    _ = waitpid(pid, &status, 0)
+                    return
+                }
+                usleep(10_000)
+            }
+        }
+
+        deinit { stop() }
+    }
+
+    struct SimulatorError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    // MARK: - in-test TCP peers
+
+    /// A port nobody listens on right now (bound to port 0, read back, released).
+    static func freePort() throws -> UInt16 {
+        let listener = try Listener()
+        return listener.port
+    }
+
+    /// A TCP listener on 127.0.0.1 (or ::1) whose first connection is handed to `serve` on a
+    /// thread of its own.
+    final class Listener: @unchecked Sendable {
+        let fd: Int32
+        let port: UInt16
+
+        init(ipv6: Bool = false) throws {
+            let family = ipv6 ? AF_INET6 : AF_INET
+            let sock = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard sock >= 0 else { throw SimulatorError(message: "socket: \(errno)") }
+            var storage = sockaddr_storage()
+            var length: socklen_t
+            if ipv6 {
+                length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+                withUnsafeMutableBytes(of: &storage) { raw in
+                    let a = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
+                    a.pointee.sin6_family = sa_family_t(AF_INET6)
+                    a.pointee.sin6_addr = in6addr_loopback
+                }
+            } else {
+                length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                withUnsafeMutableBytes(of: &storage) { raw in
+                    let a = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
+                    a.pointee.sin_family = sa_family_t(AF_INET)
+                    a.pointee.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+                }
+            }
+            let ok = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(sock, $0, length) == 0 && listen(sock, 4) == 0 && getsockname(sock, $0, &length) == 0
+                }
+            }
+            guard ok else {
+                Glibc.close(sock)
+                throw SimulatorError(message: "bind/listen: \(errno)")
+            }
+            // sin_port and sin6_port are at the same place.
+            port = withUnsafeBytes(of: &storage) { UInt16(bigEndian: $0.load(fromByteOffset: 2, as: UInt16.self)) }
+            fd = sock
+        }
+
+        /// Accepts one connection on a new thread and runs `serve` with it; the connection is closed
+        /// when `serve` returns.
+        func serve(_ serve: @escaping @Sendable (PolledDescriptor) -> Void) {
+            let fd = self.fd
+            Thread.detachNewThread {
+                let conn = accept(fd, nil, nil)
+                guard conn >= 0, fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK) == 0 else { return }
+                var io = PolledDescriptor(fd: conn, isSocket: true)
+                serve(io)
+                io.close()
+            }
+        }
+
+        deinit {
+            shutdown(fd, Int32(SHUT_RDWR))
+            Glibc.close(fd)
+        }
+    }
+
+    /// Collects link frames from an observer.
+    final class FrameLog: @unchecked Sendable {
+        private(set) var events: [LinkFrameEvent] = []
+        func add(_ e: LinkFrameEvent) { events.append(e) }
+        var sent: [[UInt8]] { events.filter { $0.direction == .tx }.map(\.bytes) }
+        var received: [[UInt8]] { events.filter { $0.direction == .rx }.map(\.bytes) }
+    }
+
+    /// HDLC frames decoded from a list of frame bytes (those that decode).
+    static func hdlc(_ frames: [[UInt8]]) -> [HDLCFrame] {
+        frames.compactMap { try? HDLCFrame(decoding: $0) }
+    }
+}
