@@ -141,9 +141,10 @@ public enum ReadDLMS {
         } catch {
             status = fail("association", error)
             link.observer = direct
-            disconnect(link, settings, diagnostics, meter)
+            if case .link = error {} else { disconnect(link, settings, diagnostics, meter) }
             return status
         }
+        var linkBroken = false
         for task in settings.tasks {
             do {
                 let value = try client.perform(task)
@@ -154,6 +155,7 @@ public enum ReadDLMS {
                 status = max(status, fail("\(task)", error))
                 if case .dataAccess = error { continue }
                 if case .actionFailed = error { continue }
+                if case .link = error { linkBroken = true }
                 break
             }
             if output.failure != nil { break }
@@ -163,10 +165,11 @@ public enum ReadDLMS {
                 try client.release()
             } catch {
                 status = max(status, fail("release", error))
+                if case .link = error { linkBroken = true }
             }
         }
         link.observer = direct
-        disconnect(link, settings, diagnostics, meter)
+        if !linkBroken { disconnect(link, settings, diagnostics, meter) }
         do {
             try output.check()
         } catch is OutputClosed {

@@ -235,3 +235,113 @@ struct DLMSMeterTests {
         #expect(Set(counters).count == counters.count, "\(counters)")
     }
 }
+
+/// Meters that fail: one that never answers, one that answers garbage, one whose connection drops in
+/// the middle of a block transfer. Each is a failure of that meter within its timeout, with the reason.
+/// The misbehaving peers are socat processes (installed by scripts/system-deps --test).
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/socat"), "needs socat"), .serialized)
+struct DLMSFailingMeterTests {
+    /// `socat TCP-LISTEN:PORT,fork SYSTEM:command` on loopback: each connection runs `command`.
+    final class Peer {
+        let process = Process()
+        let port: UInt16
+
+        init(_ command: String) throws {
+            port = try DLMSSimulator.freePort()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+            process.arguments = ["TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr,fork", "SYSTEM:\(command)"]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Ready when a connection is accepted (that probe's child runs the command and is left be).
+            for _ in 0..<200 {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var addr = sockaddr_in()
+                addr.sin_family = sa_family_t(AF_INET)
+                addr.sin_port = port.bigEndian
+                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let ok = withUnsafePointer(to: &addr) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                close(fd)
+                if ok == 0 { break }
+                usleep(20_000)
+            }
+        }
+
+        deinit {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+    }
+
+    func elapsed(_ body: () throws -> Binaries.Result) rethrows -> (Binaries.Result, Duration) {
+        let start = ContinuousClock.now
+        let r = try body()
+        return (r, ContinuousClock.now - start)
+    }
+
+    @Test func aMeterThatNeverAnswersFailsWithinItsTimeout() throws {
+        let peer = try Peer("sleep 5")
+        let (r, took) = try elapsed { try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(peer.port) --timeout 1 --clock") }
+        #expect(r.status == 69, "\(r.stderr)")
+        #expect(r.stderr.contains("ami-read: tcp://127.0.0.1:\(peer.port): association: "), "\(r.stderr)")
+        #expect(took < .seconds(10))
+        // The AARQ it sent is on stdout; nothing else.
+        #expect(r.stdoutLines.count == 1)
+    }
+
+    @Test func aMeterThatAnswersGarbageFailsWithTheReason() throws {
+        let peer = try Peer("head -c 4000 /dev/urandom; sleep 5")
+        let (r, took) = try elapsed { try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(peer.port) --timeout 1 --clock") }
+        #expect([69, 76].contains(r.status), "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("ami-read: tcp://127.0.0.1:\(peer.port): association: "), "\(r.stderr)")
+        #expect(took < .seconds(10))
+    }
+
+    @Test(.enabled(if: DLMSSimulator.available, "needs the simulator"))
+    func aConnectionDroppedInTheMiddleOfABlockTransferFails() throws {
+        let sim = try DLMSSimulator(["--framing", "hdlc"])
+        // peers/drop_proxy.py passes the first 1500 bytes of the meter's answers, then closes.
+        let port = try DLMSSimulator.freePort()
+        let proxy = Process()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        proxy.arguments = ["python3", Binaries.packageRoot.appendingPathComponent("peers/drop_proxy.py").path,
+                           String(port), String(sim.port), "1500"]
+        let ready = Pipe()
+        proxy.standardOutput = ready
+        try proxy.run()
+        defer { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+        _ = ready.fileHandleForReading.availableData
+        let (r, took) = try elapsed {
+            try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(port) --framing hdlc --timeout 1 --retries 1 --profile 1-0:99.1.0*255")
+        }
+        #expect(r.status == 69, "\(r.stderr)")
+        #expect(r.stderrLines == ["ami-read: tcp://127.0.0.1:\(port): profile 1-0:99.1.0*255: connection closed by the meter"])
+        #expect(took < .seconds(15))
+    }
+
+    @Test(.enabled(if: DLMSSimulator.available, "needs the simulator"))
+    func hdlcOverASerialLine() throws {
+        // A pseudo-terminal whose other end is bridged to the simulator's HDLC port: ami-read opens
+        // it as a serial device (termios raw, 9600 8N1) and speaks HDLC through it.
+        let sim = try DLMSSimulator(["--framing", "hdlc"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-pty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let link = dir.appendingPathComponent("meter").path
+        let bridge = Process()
+        bridge.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+        bridge.arguments = ["PTY,raw,echo=0,link=\(link)", "TCP:127.0.0.1:\(sim.port)"]
+        bridge.standardError = FileHandle.nullDevice
+        try bridge.run()
+        defer { kill(bridge.processIdentifier, SIGKILL); bridge.waitUntilExit() }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: link) { usleep(20_000) }
+        let r = try Binaries.shell("set -o pipefail; ami-read dlms --serial \(link) --get 1-0:1.8.0*255 --clock | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        let expected = try sim.expected()
+        let raw = ((expected["objects"] as? [String: Any])?["1.0.1.8.0.255"] as? [String: Any])?["raw"] as? Int
+        #expect(r.stdout.contains("\"obis\":\"1-0:1.8.0*255\",\"value\":\(raw ?? -1),\"unit\":\"Wh\""), "\(r.stdout)")
+        #expect(r.stdout.contains("\"source\":\"serial:\(link)\""))
+    }
+}
