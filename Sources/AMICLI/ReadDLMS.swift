@@ -30,6 +30,9 @@ public struct DLMSReadSettings: Sendable {
     public var hdlcMaxInformation: Int = 128
     public var hdlcWindow: Int = 1
     public var retries: Int = 2
+    /// The meter's frame counter object to read first (through the public client), so that the
+    /// invocation counter starts above it.
+    public var frameCounter: OBISCode?
     public var tasks: [DLMSTask] = []
 
     public init(connection: Connection, framing: Framing, clientAddress: UInt16, stateDirectory: String) {
@@ -65,40 +68,6 @@ public enum ReadDLMS {
             return exitStatus(error)
         }
 
-        let transport: any Transport
-        do {
-            switch settings.connection {
-            case .tcp(let host, let port):
-                transport = try TCPTransport(host: host, port: port, deadline: .after(settings.client.timeout))
-            case .serial(let path, let serial):
-                transport = try SerialTransport(path: path, settings: serial)
-            }
-        } catch {
-            diagnostics.report(meter, "connect: \(error)")
-            return .unavailable
-        }
-        defer { transport.close() }
-
-        let link: any DLMSLink
-        switch settings.framing {
-        case .wrapper:
-            link = WrapperLink(transport: transport, clientPort: settings.clientAddress, serverPort: settings.serverAddress)
-        case .hdlc:
-            guard settings.clientAddress <= 0x7F, let clientAddress = HDLCAddress.client(UInt8(settings.clientAddress)),
-                  let serverAddress = HDLCAddress.server(logical: settings.serverAddress, physical: settings.physicalAddress)
-            else {
-                diagnostics.report(meter, "HDLC addresses out of range (client 1–127, server 0–16383)")
-                return .usage
-            }
-            var c = HDLCLink.Configuration(client: clientAddress, server: serverAddress)
-            c.proposal = HDLCParameters(maxInfoTransmit: settings.hdlcMaxInformation,
-                                        maxInfoReceive: settings.hdlcMaxInformation,
-                                        windowTransmit: settings.hdlcWindow, windowReceive: settings.hdlcWindow)
-            c.frameTimeout = settings.client.timeout
-            c.retries = settings.retries
-            link = HDLCLink(transport: transport, configuration: c)
-        }
-
         var meterIdentity = settings.meterName
         let write: (DLMSExchange) -> Void = { exchange in
             for (i, f) in exchange.frames.enumerated() {
@@ -109,6 +78,27 @@ public enum ReadDLMS {
             }
         }
         let direct: (LinkFrameEvent) -> Void = { write(DLMSExchange(frames: [$0])) }
+
+        var atLeast: UInt32 = 0
+        if let counter = settings.frameCounter {
+            switch readFrameCounter(counter, settings, observer: direct, write: write) {
+            case .success(let value):
+                atLeast = value == UInt32.max ? value : value + 1
+            case .failure(let failure):
+                diagnostics.report(meter, "frame counter \(counter): \(failure.message)")
+                return failure.status
+            }
+        }
+
+        let transport: any Transport
+        let link: any DLMSLink
+        switch open(settings, clientAddress: settings.clientAddress) {
+        case .success(let opened): (transport, link) = opened
+        case .failure(let failure):
+            diagnostics.report(meter, failure.message)
+            return failure.status
+        }
+        defer { transport.close() }
         link.observer = direct
         do {
             try link.connect(deadline: .after(settings.client.timeout * (settings.retries + 1)))
@@ -119,7 +109,8 @@ public enum ReadDLMS {
         var lease: InvocationCounterLease? = nil
         if settings.client.protection != .none || settings.client.authentication == .hlsGMAC {
             do {
-                lease = try InvocationCounterStore(directory: settings.stateDirectory).lease(meter: settings.counterKey)
+                lease = try InvocationCounterStore(directory: settings.stateDirectory)
+                    .lease(meter: settings.counterKey, atLeast: atLeast)
             } catch {
                 diagnostics.report(meter, "invocation counter: \(error)")
                 return .config
@@ -179,6 +170,83 @@ public enum ReadDLMS {
             return max(status, .ioError)
         }
         return status
+    }
+
+    struct Failure: Error {
+        var message: String
+        var status: ExitStatus
+    }
+
+    /// The transport and link to the meter, not yet connected.
+    static func open(_ settings: DLMSReadSettings, clientAddress: UInt16) -> Result<(any Transport, any DLMSLink), Failure> {
+        let transport: any Transport
+        do {
+            switch settings.connection {
+            case .tcp(let host, let port):
+                transport = try TCPTransport(host: host, port: port, deadline: .after(settings.client.timeout))
+            case .serial(let path, let serial):
+                transport = try SerialTransport(path: path, settings: serial)
+            }
+        } catch {
+            return .failure(Failure(message: "connect: \(error)", status: .unavailable))
+        }
+        switch settings.framing {
+        case .wrapper:
+            return .success((transport, WrapperLink(transport: transport, clientPort: clientAddress,
+                                                    serverPort: settings.serverAddress)))
+        case .hdlc:
+            guard clientAddress <= 0x7F, let client = HDLCAddress.client(UInt8(clientAddress)),
+                  let server = HDLCAddress.server(logical: settings.serverAddress, physical: settings.physicalAddress)
+            else {
+                transport.close()
+                return .failure(Failure(message: "HDLC addresses out of range (client 1–127, server 0–16383)", status: .usage))
+            }
+            var c = HDLCLink.Configuration(client: client, server: server)
+            c.proposal = HDLCParameters(maxInfoTransmit: settings.hdlcMaxInformation,
+                                        maxInfoReceive: settings.hdlcMaxInformation,
+                                        windowTransmit: settings.hdlcWindow, windowReceive: settings.hdlcWindow)
+            c.frameTimeout = settings.client.timeout
+            c.retries = settings.retries
+            return .success((transport, HDLCLink(transport: transport, configuration: c)))
+        }
+    }
+
+    /// Reads the meter's frame counter for this client (a Data object, e.g. `0-0:43.1.0*255`, which
+    /// meters offer to the public client) in an association of its own, as meters that refuse
+    /// invocation counters not above it ask clients to do before a ciphered association.
+    static func readFrameCounter(_ obis: OBISCode, _ settings: DLMSReadSettings,
+                                 observer: @escaping (LinkFrameEvent) -> Void,
+                                 write: @escaping (DLMSExchange) -> Void) -> Result<UInt32, Failure> {
+        let transport: any Transport
+        let link: any DLMSLink
+        switch open(settings, clientAddress: 16) {
+        case .success(let opened): (transport, link) = opened
+        case .failure(let f): return .failure(f)
+        }
+        defer { transport.close() }
+        link.observer = observer
+        var publicSettings = DLMSClientSettings()
+        publicSettings.timeout = settings.client.timeout
+        do {
+            try link.connect(deadline: .after(settings.client.timeout * (settings.retries + 1)))
+            let client = try DLMSClient(link: link, settings: publicSettings)
+            client.observer = write
+            try client.associate()
+            let value = try client.get(AttributeDescriptor(classID: 1, instance: obis, attributeID: 2))
+            try client.release()
+            link.observer = observer
+            try? link.disconnect(deadline: .after(settings.client.timeout))
+            guard let n = value.integerValue, n >= 0, n <= Int64(UInt32.max) else {
+                return .failure(Failure(message: "not a 32-bit counter: \(value)", status: .protocolError))
+            }
+            return .success(UInt32(n))
+        } catch let error as DLMSLinkError {
+            return .failure(Failure(message: error.description, status: .unavailable))
+        } catch let error as DLMSClientError {
+            return .failure(Failure(message: error.description, status: exitStatus(error)))
+        } catch {
+            return .failure(Failure(message: "\(error)", status: .software))
+        }
     }
 
     private static func disconnect(_ link: any DLMSLink, _ settings: DLMSReadSettings, _ diagnostics: Diagnostics,

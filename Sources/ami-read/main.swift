@@ -56,6 +56,8 @@ struct DLMS: ParsableCommand {
     @Option(help: "Client system title, 16 hex digits.") var systemTitle: String?
     @Option(help: "Meter name for messages, frame records and invocation counters.") var meter: String?
     @Option(help: "Folder of the invocation counters.") var stateDir: String?
+    @Option(help: "Read the meter's frame counter (e.g. 0-0:43.1.0*255) through the public client first; the invocation counter starts above it.")
+    var frameCounter: String?
     @Option(help: "Seconds to wait for each answer.") var timeout: Double = 5
     @Option(help: "Times an HDLC frame is sent again after a timeout.") var retries: Int = 2
     @Option(help: "Largest APDU to accept.") var maxPdu: UInt16 = 0xFFFF
@@ -109,6 +111,10 @@ struct DLMS: ParsableCommand {
         s.serverAddress = server
         s.physicalAddress = physical
         s.meterName = meter
+        if let frameCounter {
+            guard let o = OBISCode(frameCounter) else { throw ValidationError("--frame-counter wants an OBIS code, not '\(frameCounter)'") }
+            s.frameCounter = o
+        }
         s.retries = retries
         s.hdlcMaxInformation = hdlcMaxInfo
         s.hdlcWindow = hdlcWindow

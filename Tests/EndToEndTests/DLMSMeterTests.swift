@@ -215,6 +215,29 @@ struct DLMSMeterTests {
         #expect(!r.stderr.contains("000102030405060708090A0B0C0D0E0E"))
     }
 
+    @Test func theFrameCounterIsReadThroughThePublicClientFirst() throws {
+        // The simulator has no frame counter object, and answers only the authentication it was
+        // started with. Its last event code (a Data object, value 5) stands in for the counter on a
+        // meter without authentication; the counter's effect on the invocation counter (it starts
+        // above) is InvocationCounterStoreTests.atLeastRaisesTheStart.
+        let open = try DLMSSimulator([])
+        let r = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(open.port) --frame-counter 0-0:96.11.0*255 --clock")
+        #expect(r.status == 0, "\(r.stderr)")
+        let frames = try Self.readings(r.stdout)
+        let aarqs = frames.filter { ($0["hex"] as? String)?.dropFirst(16).hasPrefix("60") == true }
+        #expect(aarqs.count == 2, "a public association for the counter, then the session")
+        #expect(frames.contains { ($0["hex"] as? String)?.hasSuffix("c001c1000100006 00b00ff0200".replacingOccurrences(of: " ", with: "")) == true })
+
+        // A meter that refuses the public client: the counter cannot be read, and nothing is ciphered.
+        let hls = try DLMSSimulator(["--auth", "hls-gmac", "--security", "auth-enc"])
+        let (keyFile, state) = try Self.workspace()
+        let refused = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(hls.port) --auth hls-gmac --security auth-enc "
+                                         + "--key-file \(keyFile) --state-dir \(state) --frame-counter 0-0:43.1.0*255 --clock")
+        #expect(refused.status == 77)
+        #expect(refused.stderrLines == ["ami-read: tcp://127.0.0.1:\(hls.port): frame counter 0-0:43.1.0*255: association rejected-permanent: authentication-mechanism-name-not-recognised"],
+                "\(refused.stderr)")
+    }
+
     @Test func invocationCountersNeverRepeatAcrossRuns() throws {
         let sim = try DLMSSimulator(["--auth", "hls-gmac", "--security", "auth-enc"])
         let (keyFile, state) = try Self.workspace()
