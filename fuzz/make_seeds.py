@@ -9,6 +9,7 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   mbus: the libmbus ``.hex`` files as binary; dsmr: the ``.txt`` telegrams; iec62056-21: the
   ``.bin`` readouts; hex: the ``.hex`` files as they are plus the DSMR/IEC files written as hex;
   jsonl: ``{"type":"frame","v":1,"hex":...,"protocol":...}`` lines made from all of these;
+  dlms: the raw frames of each ``dlms/frames.jsonl`` session, back to back and alone;
   dlms-apdu: every ``pdu_hex`` and ``plain_pdu_hex`` of ``dlms/frames.jsonl``; axdr: the data of
   its plain GET responses (normal, with data);
 * the shipped ``samples/`` (always);
@@ -23,7 +24,7 @@ import json
 import os
 import sys
 
-TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu"]
+TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms"]
 HEX = set("0123456789abcdefABCDEF")
 
 
@@ -97,15 +98,20 @@ def main():
         iec += [(read(p), "corpus") for p in files(os.path.join(corpus, "iec62056-21"), ".bin")]
 
     apdus = []
+    sessions = {}
     dlms_frames = os.path.join(corpus, "dlms", "frames.jsonl") if corpus else None
     if dlms_frames and os.path.exists(dlms_frames):
         with open(dlms_frames) as f:
             for line in f:
                 record = json.loads(line)
                 apdus += [(bytes.fromhex(record[k]), "corpus") for k in ("pdu_hex", "plain_pdu_hex") if record.get(k)]
+                sessions.setdefault(record["session"], []).append(bytes.fromhex(record["hex"]))
 
     seeds = {t: [] for t in TARGETS}
     seeds["dlms-apdu"] = list(apdus)
+    # Each session's frames back to back (both directions), and each frame alone.
+    seeds["dlms"] = [(b"".join(frames), "corpus") for frames in sessions.values()]
+    seeds["dlms"] += [(f, "corpus") for frames in sessions.values() for f in frames[:6]]
     # GET-Response-Normal with data: C4 01 invoke-id 00 Data.
     seeds["axdr"] = [(a[4:], where) for a, where in apdus if a[:2] == b"\xc4\x01" and a[3:4] == b"\x00"]
     seeds["mbus"] = list(mbus)

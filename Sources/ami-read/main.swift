@@ -64,6 +64,7 @@ struct DLMS: ParsableCommand {
     @Option(help: "HDLC maximum information field length to propose.") var hdlcMaxInfo: Int = 128
     @Option(help: "HDLC window size to propose.") var hdlcWindow: Int = 1
     @Option(help: "Read an object: OBIS (e.g. 1-0:1.8.0*255) or CLASS/OBIS/ATTRIBUTE.") var get: [String] = []
+    @Flag(help: "Read the --get objects (all given as CLASS/OBIS/ATTRIBUTE) in one GET with list.") var withList = false
     @Flag(help: "Read the clock.") var clock = false
     @Flag(help: "Set the meter clock to this machine's UTC time.") var setClock = false
     @Option(help: "Read a profile (e.g. 1-0:99.1.0*255).") var profile: [String] = []
@@ -150,13 +151,26 @@ struct DLMS: ParsableCommand {
             throw ValidationError("--auth hls-gmac and --security need ek and ak: in --key-file, or AMI_DLMS_EK and AMI_DLMS_AK")
         }
         s.tasks = [.identity]
-        if clock { s.tasks.append(.clock) }
+        // A clock set first is read back after it.
         if setClock { s.tasks.append(.setClock) }
+        if clock { s.tasks.append(.clock) }
+        var references: [DLMSObjectReference] = []
         for g in get {
             guard let r = DLMSObjectReference(g) else {
                 throw ValidationError("--get wants an OBIS code (1-0:1.8.0*255) or CLASS/OBIS/ATTRIBUTE, not '\(g)'")
             }
-            s.tasks.append(.get(r))
+            references.append(r)
+        }
+        if withList {
+            let attributes = references.compactMap { r in
+                r.classID.flatMap { c in r.attribute.map { AttributeDescriptor(classID: c, instance: r.obis, attributeID: $0) } }
+            }
+            guard attributes.count == references.count, !attributes.isEmpty else {
+                throw ValidationError("--with-list wants every --get as CLASS/OBIS/ATTRIBUTE, e.g. 3/1-0:1.8.0*255/2")
+            }
+            s.tasks.append(.getList(attributes))
+        } else {
+            s.tasks += references.map { .get($0) }
         }
         let selection = try profileSelection()
         for p in profile {

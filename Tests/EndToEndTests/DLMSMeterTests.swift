@@ -198,6 +198,37 @@ struct DLMSMeterTests {
         #expect(times == rows.prefix(4).compactMap { $0[0] as? String })
     }
 
+    @Test func getWithList() throws {
+        let sim = try DLMSSimulator(["--framing", "hdlc"])
+        let objects = try #require(try sim.expected()["objects"] as? [String: [String: Any]])
+        let r = try Binaries.shell("set -o pipefail; ami-read dlms --tcp 127.0.0.1:\(sim.port) --framing hdlc --with-list "
+                                   + "--get 3/1-0:32.7.0*255/2 --get 3/1-0:1.8.0*255/2 --get 1/0-0:96.1.0*255/2 | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try Self.readings(r.stdout)
+        let voltage = try #require(objects["1.0.32.7.0.255"])
+        let v = records.first { $0["obis"] as? String == "1-0:32.7.0*255" }
+        #expect((v?["value"] as? NSNumber)?.stringValue == Self.decimal(voltage["raw"] as? Int ?? 0, scaler: voltage["scaler"] as? Int ?? 0))
+        #expect(v?["unit"] as? String == "V")
+        #expect(records.first { $0["obis"] as? String == "0-0:96.1.0*255" }?["text"] as? String == objects["0.0.96.1.0.255"]?["value"] as? String)
+        // One GET-Request-With-List (C0 03) asks for scaler_unit and value of the register and the serial.
+        let requests = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(sim.port) --framing hdlc --with-list --get 3/1-0:1.8.0*255/2 --get 1/0-0:96.1.0*255/2")
+        #expect(requests.stdout.contains("e6e600c003c20300030100010800ff0300"), "one get-request-with-list of 3 attributes")
+    }
+
+    @Test func setClockSynchronisesTheMeter() throws {
+        let sim = try DLMSSimulator([])
+        let before = Date()
+        let r = try Binaries.shell("set -o pipefail; ami-read dlms --tcp 127.0.0.1:\(sim.port) --set-clock --clock | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try Self.readings(r.stdout)
+        #expect(records.contains { $0["event"] as? String == "clock_set" })
+        let clock = try #require(records.first { $0["quantity"] as? String == "clock" }?["text"] as? String)
+        let formatter = ISO8601DateFormatter()
+        let read = try #require(formatter.date(from: clock))
+        // The simulator keeps the clock it was set to (its fixed clock plus the shift).
+        #expect(abs(read.timeIntervalSince(before)) < 10, "meter clock \(clock) after synchronisation")
+    }
+
     @Test func wrongPasswordAndWrongKeyFailDistinctly() throws {
         let lls = try DLMSSimulator(["--auth", "low", "--password", "12345678"])
         var r = try Binaries.shell("AMI_DLMS_PASSWORD=wrong ami-read dlms --tcp 127.0.0.1:\(lls.port) --auth low --clock")

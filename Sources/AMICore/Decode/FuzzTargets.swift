@@ -5,6 +5,8 @@ public enum FuzzTargets {
         "mbus": { decodeAll($0, protocols: [.mbus], format: .binary) },
         "dsmr": { decodeAll($0, protocols: [.dsmr], format: .binary) },
         "iec62056-21": { decodeAll($0, protocols: [.iec62056_21], format: .binary) },
+        // HDLC and wrapper framing, segment joining, and the interpreter behind them.
+        "dlms": { decodeAll($0, protocols: [.dlms], format: .binary) },
         "hex": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .hex) },
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .jsonl) },
         "axdr": { axdr($0) },

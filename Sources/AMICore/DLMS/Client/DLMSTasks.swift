@@ -54,6 +54,8 @@ public enum DLMSTask: Sendable, Hashable, CustomStringConvertible {
     case setClock
     /// Read an object: its scaler_unit first for registers, so that readings carry their unit.
     case get(DLMSObjectReference)
+    /// Read several attributes in one request (GET with list); registers' scaler_unit with them.
+    case getList([AttributeDescriptor])
     /// Read a profile: its capture objects, the scaler_unit of captured registers, then the rows.
     case profile(OBISCode, DLMSProfileSelection)
     /// Disconnect control (IC 70, `0-0:96.3.10*255`): read output_state, control_state, control_mode.
@@ -69,6 +71,7 @@ public enum DLMSTask: Sendable, Hashable, CustomStringConvertible {
         case .clock: "clock"
         case .setClock: "set clock"
         case .get(let r): "get \(r)"
+        case .getList(let list): "get with list of \(list.count)"
         case .profile(let o, _): "profile \(o)"
         case .disconnectState: "disconnect state"
         case .disconnect: "disconnect"
@@ -97,6 +100,17 @@ extension DLMSClient {
             try set(AttributeDescriptor(classID: 8, instance: Self.clockObject, attributeID: 2), value: .octetString(t.bytes))
         case .get(let r):
             try read(r)
+        case .getList(let attributes):
+            var list: [AttributeSelection] = []
+            for a in attributes {
+                if (a.classID == 3 || a.classID == 4) && a.attributeID == 2 {
+                    list.append(AttributeSelection(attribute: AttributeDescriptor(classID: a.classID, instance: a.instance, attributeID: 3)))
+                }
+                list.append(AttributeSelection(attribute: a))
+            }
+            for (selection, result) in zip(list, try get(list: list)) {
+                if case .error(let e) = result { throw .dataAccess("get \(selection.attribute)", e) }
+            }
         case .profile(let obis, let selection):
             try readProfile(obis, selection)
         case .disconnectState:
