@@ -4,10 +4,6 @@ import Testing
 
 private typealias T = DLMSLinkTest
 
-private func bytes(_ hex: String) -> [UInt8] {
-    (try? Hex.decode(Array(hex.utf8))) ?? []
-}
-
 /// HDLC (IEC 62056-46) and wrapper (IEC 62056-47) frame codecs: hand-made vectors and hostile input.
 @Suite struct DLMSLinkCodecTests {
     /// CRC-16/X-25 catalogue check value, and the HCS/FCS of a captured SNRM and UA.
@@ -17,7 +13,7 @@ private func bytes(_ hex: String) -> [UInt8] {
         ("A0070321 93", 0x010F),  // SNRM 7E A007 03 21 93 0F01 7E: FCS sent LSB first
     ])
     func frameCheck(_ hex: String, _ expected: UInt16) {
-        let b = bytes(hex)
+        let b = T.bytes(hex)
         #expect(HDLCFrameCheck.checksum(b, 0..<b.count) == expected)
     }
 
@@ -34,11 +30,11 @@ private func bytes(_ hex: String) -> [UInt8] {
         ("FEFEFEFF", 0x0FFF_FFFF, 4, 0x3FFF, 0x3FFF),
     ])
     func addresses(_ hex: String, _ value: UInt32, _ size: Int, _ upper: UInt32, _ lower: UInt32?) throws {
-        var c = ByteCursor(bytes(hex), layer: .hdlc)
+        var c = ByteCursor(T.bytes(hex), layer: .hdlc)
         let a = try HDLCAddress.read(&c)
         #expect(a.value == value && a.size == size && a.upper == upper && a.lower == lower)
         #expect(c.isAtEnd)
-        #expect(a.bytes == bytes(hex))
+        #expect(a.bytes == T.bytes(hex))
         #expect(HDLCAddress(value: value, size: size) == a)
     }
 
@@ -59,7 +55,7 @@ private func bytes(_ hex: String) -> [UInt8] {
 
     @Test(arguments: ["01", "000001", "0000", "00000000", "0000000001"])
     func badAddresses(_ hex: String) {
-        var c = ByteCursor(bytes(hex) + [0x01], layer: .hdlc)
+        var c = ByteCursor(T.bytes(hex) + [0x01], layer: .hdlc)
         if hex == "01" {
             #expect((try? HDLCAddress.read(&c)) != nil)
             return
@@ -94,7 +90,7 @@ private func bytes(_ hex: String) -> [UInt8] {
 
     @Test func encodeAndDecode() throws {
         let snrm = HDLCFrame(destination: .managementLogicalDevice, source: .publicClient, control: .snrm(pf: true))
-        #expect(try snrm.encoded() == bytes("7EA0070321930F017E"))
+        #expect(try snrm.encoded() == T.bytes("7EA0070321930F017E"))
         // 4-byte server address 1/17, client 1 (management), an I frame with an APDU.
         let server = try #require(HDLCAddress.server(logical: 1, physical: 17, size: 4))
         let client = try #require(HDLCAddress.client(1))
@@ -116,25 +112,25 @@ private func bytes(_ hex: String) -> [UInt8] {
 
     @Test func parameters() throws {
         // UA of the simulator: 1-byte lengths, 4-byte windows.
-        let ua = bytes("818012050180060180070400000001080400000001")
+        let ua = T.bytes("818012050180060180070400000001080400000001")
         #expect(try HDLCParameters(decoding: ua) == HDLCParameters())
         #expect(try HDLCParameters(decoding: []) == HDLCParameters())
         let p = HDLCParameters(maxInfoTransmit: 64, maxInfoReceive: 2030, windowTransmit: 1, windowReceive: 7)
-        #expect(p.encoded == bytes("81 80 0D 05 01 40 06 02 07 EE 07 01 01 08 01 07"))
+        #expect(p.encoded == T.bytes("81 80 0D 05 01 40 06 02 07 EE 07 01 01 08 01 07"))
         #expect(try HDLCParameters(decoding: p.encoded) == p)
         // Only some parameters, one of 4 bytes, an unknown one skipped.
-        #expect(try HDLCParameters(decoding: bytes("8180 0C 06 04 00000100 09 01 FF 08 01 03"))
+        #expect(try HDLCParameters(decoding: T.bytes("8180 0C 06 04 00000100 09 01 FF 08 01 03"))
                 == HDLCParameters(maxInfoReceive: 256, windowReceive: 3))
         for bad in ["8280 00", "8181 00", "8180 05 0501", "8180 03 050380", "8180 03 070100", "8180 03 070108",
                     "8180 03 050100", "8180 04 05030000"] {
-            #expect(throws: DecodeError.self, "\(bad)") { try HDLCParameters(decoding: bytes(bad)) }
+            #expect(throws: DecodeError.self, "\(bad)") { try HDLCParameters(decoding: T.bytes(bad)) }
         }
     }
 
     @Test func wrapper() throws {
         let frame = WrapperFrame(source: 16, destination: 1, payload: [0x60, 0x1D])
         let encoded = try frame.encoded()
-        #expect(encoded == bytes("0001 0010 0001 0002 601D"))
+        #expect(encoded == T.bytes("0001 0010 0001 0002 601D"))
         #expect(WrapperFrame.scan(encoded, at: 0, end: encoded.count, atEnd: true) == .frame(length: 10))
         #expect(try WrapperFrame(decoding: encoded) == frame)
         for n in 0..<encoded.count {
@@ -181,7 +177,7 @@ private func bytes(_ hex: String) -> [UInt8] {
     }
 
     @Test func checkSequenceErrors() throws {
-        let good = bytes("7EA02B032110FBAFE6E600601DA109060760857405080101BE10040E01000000065F1F0400401E5DFFFF91237E")
+        let good = T.bytes("7EA02B032110FBAFE6E600601DA109060760857405080101BE10040E01000000065F1F0400401E5DFFFF91237E")
         let h = HDLCFrame.scan(good, at: 0, end: good.count, atEnd: true)
         guard case .frame(let length) = h else {
             Issue.record("\(h)")
@@ -223,7 +219,7 @@ private func bytes(_ hex: String) -> [UInt8] {
         ("7EA00702040608 0A 21 93 0F01 7E", "address field longer than 4 bytes"),
     ])
     func malformed(_ hex: String, _ message: String) {
-        let b = bytes(hex)
+        let b = T.bytes(hex)
         guard case .invalid(let e, skip: 1) = HDLCFrame.scan(b, at: 0, end: b.count, atEnd: true) else {
             Issue.record("\(hex) not invalid")
             return
@@ -237,7 +233,7 @@ private func bytes(_ hex: String) -> [UInt8] {
     @Test func hostile() {
         var rng = SplitMix64(state: 0xD1_5EED)
         var seeds: [[UInt8]] = T.frames.map(\.bytes).filter { $0.first == 0x7E }
-        if seeds.isEmpty { seeds = [bytes("7EA0070321930F017E")] }
+        if seeds.isEmpty { seeds = [T.bytes("7EA0070321930F017E")] }
         for round in 0..<1500 {
             var b: [UInt8]
             if round % 2 == 0 {

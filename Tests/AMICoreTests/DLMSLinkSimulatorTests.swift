@@ -30,10 +30,31 @@ struct DLMSLinkSimulatorTests {
         #expect(aare.first == 0x61)
         try link.disconnect(deadline: Self.deadline())
         #expect(!link.isConnected)
-        #expect(log.sent == [try T.frame("s02", 0).bytes, aarq.bytes, Hex.decodeForTest("7EA00703215303C77E")])
+        #expect(log.sent == [try T.frame("s02", 0).bytes, aarq.bytes, T.bytes("7EA00703215303C77E")])
         #expect(log.received.count == 3)
         #expect(log.received.first == (try T.frame("s02", 1)).bytes)
         #expect(T.hdlc(log.received).map(\.control.name) == ["UA", "I", "UA"])
+    }
+
+    /// 2- and 4-byte server addresses (upper 1, lower 17) and other client SAPs, with a simulator
+    /// that accepts any server address and answers from the address it was called at.
+    @Test(arguments: [(2, 16 as UInt8), (4, 1), (1, 17)])
+    func hdlcAddressing(_ size: Int, _ sap: UInt8) throws {
+        let sim = try T.Simulator(["--framing", "hdlc", "--server-address", "0"])
+        let transport = try TCPTransport(host: "127.0.0.1", port: sim.port, deadline: Self.deadline())
+        defer { transport.close() }
+        let server = try #require(size == 1 ? HDLCAddress.server(logical: 1) : HDLCAddress.server(logical: 1, physical: 17, size: size))
+        let link = HDLCLink(transport: transport, configuration: .init(client: try #require(.client(sap)), server: server))
+        let log = T.FrameLog()
+        link.observer = log.add
+        try link.connect(deadline: Self.deadline())
+        try link.send(try #require(try T.frame("s02", 2).pdu), deadline: Self.deadline())
+        #expect(try link.receive(deadline: Self.deadline()).first == 0x61)
+        try link.disconnect(deadline: Self.deadline())
+        let sent = T.hdlc(log.sent), received = T.hdlc(log.received)
+        #expect(sent.count == 3 && received.count == 3)
+        #expect(sent.allSatisfy { $0.destination.bytes.count == size && $0.destination.lower == (size == 1 ? nil : 17) })
+        #expect(received.allSatisfy { $0.source == server && $0.destination.value == UInt32(sap) })
     }
 
     /// The AARQ of s01 in a wrapper PDU, answered by the AARE of s01.
@@ -87,12 +108,5 @@ struct DLMSLinkSimulatorTests {
             }
         }
         try link.disconnect(deadline: Self.deadline())
-    }
-}
-
-extension Hex {
-    /// Bytes of a hex literal written in a test.
-    static func decodeForTest(_ text: String) -> [UInt8] {
-        (try? decode(Array(text.utf8))) ?? []
     }
 }

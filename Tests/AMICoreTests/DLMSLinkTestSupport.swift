@@ -20,6 +20,11 @@ enum DLMSLinkTest {
     static let simulatorAvailable = simulatorPython != nil && corpusExists
         && FileManager.default.fileExists(atPath: simulator.path)
 
+    /// Bytes of a hex literal written in a test (spaces allowed).
+    static func bytes(_ hex: String) -> [UInt8] {
+        (try? Hex.decode(Array(hex.utf8))) ?? []
+    }
+
     /// One line of `frames.jsonl`.
     struct CorpusFrame {
         var session: String
@@ -180,12 +185,12 @@ enum DLMSLinkTest {
 
         /// Accepts one connection on a new thread and runs `serve` with it; the connection is closed
         /// when `serve` returns.
-        func serve(_ serve: @escaping @Sendable (PolledDescriptor) -> Void) {
+        func serve(_ serve: @escaping @Sendable (DescriptorTransport) -> Void) {
             let fd = self.fd
             Thread.detachNewThread {
                 let conn = accept(fd, nil, nil)
                 guard conn >= 0, fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK) == 0 else { return }
-                var io = PolledDescriptor(fd: conn, isSocket: true)
+                let io = DescriptorTransport(endpoint: "test", fd: conn, isSocket: true)
                 serve(io)
                 io.close()
             }
@@ -208,5 +213,128 @@ enum DLMSLinkTest {
     /// HDLC frames decoded from a list of frame bytes (those that decode).
     static func hdlc(_ frames: [[UInt8]]) -> [HDLCFrame] {
         frames.compactMap { try? HDLCFrame(decoding: $0) }
+    }
+}
+
+// MARK: - an HDLC server for tests
+
+extension DLMSLinkTest {
+    /// Reads HDLC frames from `io` and writes back the frames `answer` returns, until the stream
+    /// ends or stays silent for `idle`.
+    static func serveHDLC(_ io: DescriptorTransport, idle: Duration = .seconds(10), answer: (HDLCFrame) -> [[UInt8]]) {
+        var buffer: [UInt8] = []
+        while let chunk = try? io.read(maxCount: 4096, deadline: .after(idle)) {
+            buffer += chunk
+            var at = 0
+            scanning: while at < buffer.count {
+                switch HDLCFrame.scan(buffer, at: at, end: buffer.count, atEnd: false) {
+                case .frame(let length):
+                    if let frame = try? HDLCFrame(decoding: buffer, at: at) {
+                        for reply in answer(frame) { try? io.write(reply, deadline: .after(.seconds(2))) }
+                    }
+                    at += length
+                case .needMore:
+                    break scanning
+                case .invalid:
+                    at += 1
+                }
+            }
+            buffer.removeFirst(at)
+        }
+    }
+
+    /// A frame from the management logical device to the public client.
+    static func reply(_ control: HDLCFrame.Control, segmented: Bool = false, _ information: [UInt8] = [],
+                      to client: HDLCAddress = .publicClient) -> [UInt8] {
+        (try? HDLCFrame(destination: client, source: .managementLogicalDevice, control: control, segmented: segmented,
+                        information: information).encoded()) ?? []
+    }
+
+    /// A meter that sends its answers in windows of `window` I frames of at most `maxInfo` bytes,
+    /// and takes requests in frames of at most `maxReceive` bytes. It answers an APDU with
+    /// `response(to:)`.
+    final class WindowedMeter: @unchecked Sendable {
+        let maxInfo: Int
+        let maxReceive: Int
+        let window: Int
+        private var sendSequence: UInt8 = 0
+        private var receiveSequence: UInt8 = 0
+        private var request: [UInt8] = []
+        private var outgoing: [[UInt8]] = []
+        private(set) var requests: [[UInt8]] = []
+
+        init(maxInfo: Int, maxReceive: Int, window: Int) {
+            self.maxInfo = maxInfo
+            self.maxReceive = maxReceive
+            self.window = window
+        }
+
+        static func response(to apdu: [UInt8]) -> [UInt8] {
+            [0xC4] + apdu.reversed() + (0..<200).map { UInt8($0) }
+        }
+
+        func answer(_ frame: HDLCFrame) -> [[UInt8]] {
+            switch frame.control {
+            case .snrm:
+                sendSequence = 0
+                receiveSequence = 0
+                let offer = HDLCParameters(maxInfoTransmit: maxInfo, maxInfoReceive: maxReceive, windowTransmit: window,
+                                           windowReceive: 1)
+                return [DLMSLinkTest.reply(.ua(pf: true), offer.encoded)]
+            case .disc:
+                return [DLMSLinkTest.reply(.ua(pf: true))]
+            case .i(let ns, _, _):
+                guard ns == receiveSequence else { return [] }
+                receiveSequence = (ns + 1) & 7
+                request += frame.information
+                if frame.segmented { return [DLMSLinkTest.reply(.rr(nr: receiveSequence, pf: true))] }
+                let apdu = Array(request.dropFirst(3))
+                requests.append(apdu)
+                request = []
+                let information = HDLCFrame.llcResponse + WindowedMeter.response(to: apdu)
+                outgoing = stride(from: 0, to: information.count, by: maxInfo).map {
+                    Array(information[$0..<min($0 + maxInfo, information.count)])
+                }
+                return nextWindow()
+            case .rr:
+                return nextWindow()
+            default:
+                return []
+            }
+        }
+
+        private func nextWindow() -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            for k in 0..<window where !outgoing.isEmpty {
+                let information = outgoing.removeFirst()
+                let final = outgoing.isEmpty || k == window - 1
+                out.append(DLMSLinkTest.reply(.i(ns: sendSequence, nr: receiveSequence, pf: final),
+                                              segmented: !outgoing.isEmpty, information))
+                sendSequence = (sendSequence + 1) & 7
+            }
+            return out
+        }
+    }
+}
+
+extension DLMSLinkTest {
+    /// A new pseudo-terminal: the master's descriptor and the slave's path. posix_openpt and its
+    /// companions are looked up in libc at run time (the Glibc module does not export them).
+    static func openPseudoTerminal() throws -> (master: Int32, path: String) {
+        typealias IntOfInt = @convention(c) (Int32) -> Int32
+        typealias Name = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int) -> Int32
+        guard let open = dlsym(nil, "posix_openpt"), let grant = dlsym(nil, "grantpt"),
+              let unlock = dlsym(nil, "unlockpt"), let name = dlsym(nil, "ptsname_r") else {
+            throw SimulatorError(message: "no pseudo-terminal functions in libc")
+        }
+        let master = unsafeBitCast(open, to: IntOfInt.self)(O_RDWR | O_NOCTTY)
+        guard master >= 0 else { throw SimulatorError(message: "posix_openpt: \(errno)") }
+        var path = [CChar](repeating: 0, count: 128)
+        guard unsafeBitCast(grant, to: IntOfInt.self)(master) == 0, unsafeBitCast(unlock, to: IntOfInt.self)(master) == 0,
+              unsafeBitCast(name, to: Name.self)(master, &path, path.count) == 0 else {
+            Glibc.close(master)
+            throw SimulatorError(message: "pseudo-terminal set-up: \(errno)")
+        }
+        return (master, String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }

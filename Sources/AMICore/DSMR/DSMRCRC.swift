@@ -3,18 +3,11 @@
 /// the CRC-16/ARC of the catalogue — over every byte from `/` up to and including `!`, sent as four
 /// hex digits after the `!`.
 public enum DSMRCRC {
-    private static let table: [UInt16] = (0..<256).map { n in
-        var c = UInt16(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xA001 : c >> 1 }
-        return c
-    }
+    private static let crc = ReflectedCRC16(reflectedPolynomial: 0xA001, initial: 0, finalXOR: 0)
 
     /// The CRC16 of `bytes[range]` (the range is clamped to the array).
     public static func checksum(_ bytes: [UInt8], _ range: Range<Int>) -> UInt16 {
-        let r = range.clamped(to: 0..<bytes.count)
-        var crc: UInt16 = 0
-        for i in r { crc = (crc >> 8) ^ table[Int((crc ^ UInt16(bytes[i])) & 0xFF)] }
-        return crc
+        crc.checksum(bytes, range)
     }
 
     public static func checksum<S: Sequence>(_ bytes: S) -> UInt16 where S.Element == UInt8 {

@@ -1,6 +1,6 @@
 /// A point on the monotonic clock by which an operation must finish, with the time budget it was
 /// made from (for "timed out after 2 s" messages). Immune to wall-clock changes.
-public struct Deadline: Sendable, Comparable {
+public struct Deadline: Sendable {
     /// The instant on `ContinuousClock` (monotonic, keeps counting across suspend).
     public let instant: ContinuousClock.Instant
     /// The budget this deadline was made from.
@@ -36,9 +36,6 @@ public struct Deadline: Sendable, Comparable {
         guard !total.overflow else { return Int32.max }
         return Int32(clamping: total.partialValue)
     }
-
-    public static func < (a: Deadline, b: Deadline) -> Bool { a.instant < b.instant }
-    public static func == (a: Deadline, b: Deadline) -> Bool { a.instant == b.instant }
 }
 
 extension Duration {

@@ -41,14 +41,11 @@ public struct SerialSettings: Sendable, Equatable, CustomStringConvertible {
 /// A serial port (`/dev/ttyUSB0`, an optical probe, an RS-485 or M-Bus level converter) in raw
 /// mode: no echo, no line editing, no flow control, no character translation, reads return
 /// whatever arrived (VMIN 0, VTIME 0, with poll(2) waits).
-public final class SerialTransport: Transport {
-    public let endpoint: String
+public final class SerialTransport: DescriptorTransport {
     public let settings: SerialSettings
-    private var io: PolledDescriptor
 
     /// Opens `path` and applies `settings`; pending input and output are discarded.
     public init(path: String, settings: SerialSettings) throws(TransportError) {
-        endpoint = "serial:" + path
         self.settings = settings
         guard let speed = SerialSettings.speed(settings.baudRate) else {
             throw .unsupported("baud rate \(settings.baudRate) is not one of 300 to 921600 the system knows")
@@ -62,8 +59,18 @@ public final class SerialTransport: Transport {
         }
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw .failed(.open, errno: errno, address: path) }
-        io = PolledDescriptor(fd: fd, isSocket: false)
+        do throws(TransportError) {
+            try SerialTransport.configure(fd, settings: settings, speed: speed, size: size, path: path)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        super.init(endpoint: "serial:" + path, fd: fd, isSocket: false)
+    }
 
+    /// Raw mode with the line settings; pending input and output discarded.
+    private static func configure(_ fd: Int32, settings: SerialSettings, speed: speed_t, size: tcflag_t,
+                                  path: String) throws(TransportError) {
         var t = termios()
         guard tcgetattr(fd, &t) == 0 else { throw .failed(.configure, errno: errno, address: path) }
         cfmakeraw(&t)
@@ -85,16 +92,4 @@ public final class SerialTransport: Transport {
         }
         _ = tcflush(fd, TCIOFLUSH)
     }
-
-    deinit { io.close() }
-
-    public func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
-        try io.write(bytes, deadline: deadline)
-    }
-
-    public func read(maxCount: Int, deadline: Deadline) throws(TransportError) -> [UInt8] {
-        try io.read(maxCount: maxCount, deadline: deadline)
-    }
-
-    public func close() { io.close() }
 }

@@ -3,17 +3,15 @@ import Glibc
 /// A TCP connection to a meter (DLMS wrapper on port 4059, HDLC over TCP, M-Bus or Modbus
 /// gateways). Connects with a deadline (non-blocking connect and poll), sets TCP_NODELAY so small
 /// frames leave at once, and never raises SIGPIPE (send with MSG_NOSIGNAL).
-public final class TCPTransport: Transport {
-    public let endpoint: String
+public final class TCPTransport: DescriptorTransport {
     /// The numeric address actually connected to (`127.0.0.1:4059`, `[::1]:4059`).
     public let peerAddress: String
-    private var io: PolledDescriptor
 
     /// Resolves `host` (a name, or an IPv4 or IPv6 literal) with getaddrinfo and connects to the
     /// first address that answers before `deadline`. Name resolution itself is not bounded by the
     /// deadline (getaddrinfo has no timeout).
     public init(host: String, port: UInt16, deadline: Deadline) throws(TransportError) {
-        endpoint = "tcp://" + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+        let endpoint = "tcp://" + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -33,8 +31,8 @@ public final class TCPTransport: Transport {
             let address = TCPTransport.numericAddress(ai.pointee.ai_addr, ai.pointee.ai_addrlen)
             do {
                 let fd = try TCPTransport.connect(ai.pointee, address: address, deadline: deadline)
-                io = PolledDescriptor(fd: fd, isSocket: true)
                 peerAddress = address
+                super.init(endpoint: endpoint, fd: fd, isSocket: true)
                 return
             } catch {
                 if case .timedOut = error { throw error }
@@ -44,29 +42,16 @@ public final class TCPTransport: Transport {
         throw lastError
     }
 
-    deinit { io.close() }
-
-    public func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
-        try io.write(bytes, deadline: deadline)
-    }
-
-    public func read(maxCount: Int, deadline: Deadline) throws(TransportError) -> [UInt8] {
-        try io.read(maxCount: maxCount, deadline: deadline)
-    }
-
-    public func close() { io.close() }
-
     /// A connected non-blocking socket to one resolved address.
     private static func connect(_ ai: addrinfo, address: String, deadline: Deadline) throws(TransportError) -> Int32 {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = socket(ai.ai_family, type, ai.ai_protocol)
         guard fd >= 0 else { throw .failed(.connect, errno: errno, address: address) }
-        var socketIO = PolledDescriptor(fd: fd, isSocket: true)
         do throws(TransportError) {
             if Glibc.connect(fd, ai.ai_addr, ai.ai_addrlen) != 0 {
                 let e = errno
                 guard e == EINPROGRESS || e == EINTR else { throw .failed(.connect, errno: e, address: address) }
-                _ = try socketIO.wait(for: Int16(POLLOUT), deadline: deadline, .connect)
+                _ = try DescriptorTransport.wait(fd, for: Int16(POLLOUT), deadline: deadline, .connect)
                 var soError: Int32 = 0
                 var size = socklen_t(MemoryLayout<Int32>.size)
                 guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &size) == 0 else {
@@ -78,7 +63,7 @@ public final class TCPTransport: Transport {
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             return fd
         } catch {
-            socketIO.close()
+            Glibc.close(fd)
             throw error
         }
     }

@@ -16,40 +16,26 @@ public protocol Transport: AnyObject {
     func close()
 }
 
-/// A non-blocking file descriptor, read and written with poll(2) waits: the I/O that TCP and serial
-/// transports share.
-struct PolledDescriptor {
+/// A transport over a non-blocking file descriptor, read and written with poll(2) waits: what
+/// `TCPTransport` and `SerialTransport` share. The descriptor is closed by `close()` or when the
+/// transport is released.
+public class DescriptorTransport: Transport {
+    public let endpoint: String
     /// The descriptor, -1 once closed.
     private(set) var fd: Int32
     /// Sockets use recv/send (send with MSG_NOSIGNAL); ttys read/write.
     let isSocket: Bool
 
-    init(fd: Int32, isSocket: Bool) {
+    /// Takes ownership of `fd`, which must be non-blocking.
+    init(endpoint: String, fd: Int32, isSocket: Bool) {
+        self.endpoint = endpoint
         self.fd = fd
         self.isSocket = isSocket
     }
 
-    /// Waits until `events` are ready (or an error or hang-up is pending) or `deadline` passes.
-    func wait(for events: Int16, deadline: Deadline, _ operation: TransportOperation) throws(TransportError) -> Int16 {
-        guard fd >= 0 else { throw .notOpen }
-        while true {
-            var p = pollfd(fd: fd, events: events, revents: 0)
-            let r = poll(&p, 1, deadline.pollMilliseconds)
-            if r > 0 {
-                if p.revents & Int16(POLLNVAL) != 0 { throw .failed(operation, errno: EBADF) }
-                return p.revents
-            }
-            if r == 0 {
-                if deadline.hasPassed { throw .timedOut(operation, after: deadline.budget) }
-                continue
-            }
-            let e = errno
-            if e != EINTR { throw .failed(operation, errno: e) }
-        }
-    }
+    deinit { close() }
 
-    func read(maxCount: Int, deadline: Deadline) throws(TransportError) -> [UInt8] {
-        guard fd >= 0 else { throw .notOpen }
+    public func read(maxCount: Int, deadline: Deadline) throws(TransportError) -> [UInt8] {
         guard maxCount > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: maxCount)
         while true {
@@ -69,8 +55,7 @@ struct PolledDescriptor {
         }
     }
 
-    func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
-        guard fd >= 0 else { throw .notOpen }
+    public func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
         var offset = 0
         while offset < bytes.count {
             _ = try wait(for: Int16(POLLOUT), deadline: deadline, .write)
@@ -90,8 +75,33 @@ struct PolledDescriptor {
         }
     }
 
-    mutating func close() {
+    public func close() {
         if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
+    }
+
+    /// Waits until `events` are ready (or an error or hang-up is pending) or `deadline` passes.
+    func wait(for events: Int16, deadline: Deadline, _ operation: TransportOperation) throws(TransportError) -> Int16 {
+        guard fd >= 0 else { throw .notOpen }
+        return try DescriptorTransport.wait(fd, for: events, deadline: deadline, operation)
+    }
+
+    /// Waits on any descriptor (a socket still connecting, too).
+    static func wait(_ fd: Int32, for events: Int16, deadline: Deadline,
+                     _ operation: TransportOperation) throws(TransportError) -> Int16 {
+        while true {
+            var p = pollfd(fd: fd, events: events, revents: 0)
+            let r = poll(&p, 1, deadline.pollMilliseconds)
+            if r > 0 {
+                if p.revents & Int16(POLLNVAL) != 0 { throw .failed(operation, errno: EBADF) }
+                return p.revents
+            }
+            if r == 0 {
+                if deadline.hasPassed { throw .timedOut(operation, after: deadline.budget) }
+                continue
+            }
+            let e = errno
+            if e != EINTR { throw .failed(operation, errno: e) }
+        }
     }
 }

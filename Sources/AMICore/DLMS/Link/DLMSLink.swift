@@ -116,4 +116,14 @@ extension DLMSLink {
         }
         observer?(LinkFrameEvent(direction: .tx, bytes: frame, time: .now()))
     }
+
+    /// Reports a frame read whole to the observer and decodes it.
+    func received<Frame>(_ bytes: [UInt8], _ decode: ([UInt8]) throws(DecodeError) -> Frame) throws(DLMSLinkError) -> Frame {
+        observer?(LinkFrameEvent(direction: .rx, bytes: bytes, time: .now()))
+        do {
+            return try decode(bytes)
+        } catch {
+            throw .framing(error)
+        }
+    }
 }

@@ -2,17 +2,11 @@
 /// FCS): CRC-16/X-25, polynomial x¹⁶+x¹²+x⁵+1 (0x1021) processed LSB first (0x8408), initial value
 /// 0xFFFF, final XOR 0xFFFF, sent least significant byte first. Check value of `123456789`: 0x906E.
 public enum HDLCFrameCheck {
-    private static let table: [UInt16] = (0..<256).map { n in
-        var c = UInt16(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x8408 : c >> 1 }
-        return c
-    }
+    private static let crc = ReflectedCRC16(reflectedPolynomial: 0x8408, initial: 0xFFFF, finalXOR: 0xFFFF)
 
     /// The CRC of `bytes[range]` (the range is clamped to the array).
     public static func checksum(_ bytes: [UInt8], _ range: Range<Int>) -> UInt16 {
-        var crc: UInt16 = 0xFFFF
-        for i in range.clamped(to: 0..<bytes.count) { crc = (crc >> 8) ^ table[Int((crc ^ UInt16(bytes[i])) & 0xFF)] }
-        return crc ^ 0xFFFF
+        crc.checksum(bytes, range)
     }
 
     /// Appends the CRC of `bytes[from...]` to `bytes`, least significant byte first.

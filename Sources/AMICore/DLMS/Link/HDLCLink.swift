@@ -1,8 +1,9 @@
 /// A DLMS/COSEM link over HDLC (IEC 62056-46 MAC and LLC sublayers; DLMS UA 1000-2 Ed. 8 §8.4),
 /// as the client (primary station) of one server, on a serial port or HDLC-over-TCP:
 ///
-/// - `connect`: SNRM, answered by UA with the server's parameters; the maximum information field
-///   lengths and window sizes in force are the smaller of both sides' (`negotiated`).
+/// - `connect`: SNRM, answered by UA with the server's parameters (`negotiated`): the client sends
+///   at most the smaller of its proposal and what the server can receive, and accepts what the
+///   server says it will send.
 /// - `send`: the APDU behind the LLC header E6 E6 00, cut into I frames of at most the negotiated
 ///   length; every frame carries the poll bit and the client waits for RR between segments
 ///   (window 1, which any server accepts).
@@ -213,13 +214,7 @@ public final class HDLCLink: DLMSLink {
                 case .frame(let length):
                     let bytes = Array(buffer.bytes[buffer.start..<buffer.start + length])
                     buffer.consume(length - 1)
-                    observer?(LinkFrameEvent(direction: .rx, bytes: bytes, time: .now()))
-                    let frame: HDLCFrame
-                    do {
-                        frame = try HDLCFrame(decoding: bytes)
-                    } catch {
-                        throw .framing(error)
-                    }
+                    let frame = try received(bytes) { b throws(DecodeError) in try HDLCFrame(decoding: b) }
                     if frame.destination == configuration.client && frame.source == configuration.server { return frame }
                     continue
                 case .invalid(let error, _):

@@ -33,11 +33,7 @@ public struct WrapperFrame: Sendable, Equatable {
     public static func scan(_ bytes: [UInt8], at start: Int, end: Int, atEnd: Bool) -> LinkScan {
         var c = ByteCursor(bytes, start: start, end: end, layer: .dlmsWrapper)
         do throws(DecodeError) {
-            let version = try c.uintBE(2)
-            guard version == UInt64(WrapperFrame.version) else {
-                return .invalid(c.error(.malformed, "wrapper version \(hex16(UInt16(version))), not 0x0001", at: start),
-                                skip: 1)
-            }
+            if let error = try versionError(&c) { return .invalid(error, skip: 1) }
             try c.skip(4)
             let total = headerLength + Int(try c.uintBE(2))
             let available = c.end - start
@@ -51,14 +47,19 @@ public struct WrapperFrame: Sendable, Equatable {
         }
     }
 
+    /// Reads the version field: nil when it is 0x0001, else the error to report.
+    private static func versionError(_ c: inout ByteCursor) throws(DecodeError) -> DecodeError? {
+        let at = c.offset
+        let version = UInt16(try c.uintBE(2))
+        return version == WrapperFrame.version
+            ? nil : c.error(.malformed, "wrapper version \(hex16(version)), not 0x0001", at: at)
+    }
+
     /// Decodes the wrapper PDU that starts at `bytes[start]` (as found by `scan`). Error offsets
     /// are positions in `bytes`.
     public init(decoding bytes: [UInt8], at start: Int = 0) throws(DecodeError) {
         var c = ByteCursor(bytes, start: start, layer: .dlmsWrapper)
-        let version = try c.uintBE(2)
-        guard version == UInt64(WrapperFrame.version) else {
-            throw c.error(.malformed, "wrapper version \(hex16(UInt16(version))), not 0x0001", at: start)
-        }
+        if let error = try WrapperFrame.versionError(&c) { throw error }
         source = UInt16(try c.uintBE(2))
         destination = UInt16(try c.uintBE(2))
         let length = Int(try c.uintBE(2))

@@ -38,14 +38,7 @@ public final class WrapperLink: DLMSLink {
         while buffer.count < total {
             try buffer.fill(from: transport, maxCount: total - buffer.count, deadline: deadline)
         }
-        let bytes = buffer.consume(total)
-        observer?(LinkFrameEvent(direction: .rx, bytes: bytes, time: .now()))
-        let frame: WrapperFrame
-        do {
-            frame = try WrapperFrame(decoding: bytes)
-        } catch {
-            throw .framing(error)
-        }
+        let frame = try received(buffer.consume(total)) { b throws(DecodeError) in try WrapperFrame(decoding: b) }
         guard frame.source == serverPort && frame.destination == clientPort else {
             throw .unexpected("wrapper PDU from wPort \(frame.source) to \(frame.destination), "
                               + "expected from \(serverPort) to \(clientPort)")
