@@ -13,10 +13,13 @@ enum DLMSLinkTest {
     static let simulator = shared.appendingPathComponent("peers/dlms/dlms_meter_sim.py")
 
     static let corpusExists = FileManager.default.fileExists(atPath: framesFile.path)
-    /// The simulator's Python, from `AMI_DLMS_SIM_PYTHON` (a venv made as the simulator's
-    /// README.md says).
+    /// The simulator's Python: `AMI_DLMS_SIM_PYTHON`, else the package's `.venv-dlms` (made by
+    /// `scripts/python-env --set dlms`, which scripts/test runs).
     static let simulatorPython: String? = ProcessInfo.processInfo.environment["AMI_DLMS_SIM_PYTHON"]
-        .flatMap { $0.isEmpty ? nil : $0 }
+        .flatMap { $0.isEmpty ? nil : $0 } ?? {
+            let own = MBusTest.packageRoot.appendingPathComponent(".venv-dlms/bin/python").path
+            return FileManager.default.isExecutableFile(atPath: own) ? own : nil
+        }()
     static let simulatorAvailable = simulatorPython != nil && corpusExists
         && FileManager.default.fileExists(atPath: simulator.path)
 
