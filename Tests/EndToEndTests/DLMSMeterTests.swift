@@ -102,6 +102,9 @@ struct DLMSMeterTests {
         Setup(name: "wrapper, HLS-GMAC, authenticated encryption",
               simulator: ["--auth", "hls-gmac", "--security", "auth-enc"],
               read: ["--auth", "hls-gmac", "--security", "auth-enc", "--system-title", "4D4D4D0000000001"]),
+        Setup(name: "wrapper, HLS-GMAC, authentication only",
+              simulator: ["--auth", "hls-gmac", "--security", "auth"],
+              read: ["--auth", "hls-gmac", "--security", "auth"]),
         Setup(name: "HDLC, HLS-GMAC, authenticated encryption",
               simulator: ["--framing", "hdlc", "--auth", "hls-gmac", "--security", "auth-enc"],
               read: ["--framing", "hdlc", "--auth", "hls-gmac", "--security", "auth-enc"]),
@@ -213,6 +216,26 @@ struct DLMSMeterTests {
         // One GET-Request-With-List (C0 03) asks for scaler_unit and value of the register and the serial.
         let requests = try Binaries.shell("ami-read dlms --tcp 127.0.0.1:\(sim.port) --framing hdlc --with-list --get 3/1-0:1.8.0*255/2 --get 1/0-0:96.1.0*255/2")
         #expect(requests.stdout.contains("e6e600c003c20300030100010800ff0300"), "one get-request-with-list of 3 attributes")
+    }
+
+    @Test func aMeterDescriptionFileStandsForTheOptions() throws {
+        let sim = try DLMSSimulator(["--auth", "low", "--password", "12345678"])
+        let (keyFile, _) = try Self.workspace()
+        let folder = URL(fileURLWithPath: keyFile).deletingLastPathComponent()
+        let description = folder.appendingPathComponent("meter.json")
+        try """
+            {"tcp": "127.0.0.1:\(sim.port)", "auth": "low", "key-file": "meter.keys",
+             "get": ["1-0:1.8.0*255", "1-0:32.7.0*255"], "clock": true, "timeout": 3, "meter": "substation-7"}
+            """.write(to: description, atomically: false, encoding: .utf8)
+        let r = try Binaries.shell("set -o pipefail; ami-read dlms --description \(description.path) --timeout 2 | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try Self.readings(r.stdout)
+        #expect(records.filter { $0["type"] as? String == "reading" }.count == 4, "\(r.stdout)")
+        #expect(records.contains { $0["obis"] as? String == "1-0:32.7.0*255" && $0["unit"] as? String == "V" })
+        let bad = folder.appendingPathComponent("bad.json")
+        try #"{"tcp": "127.0.0.1:1", "colour": "red"}"#.write(to: bad, atomically: false, encoding: .utf8)
+        let refused = try Binaries.shell("ami-read dlms --description \(bad.path)")
+        #expect(refused.status == 64, "\(refused.stderr)")
     }
 
     @Test func setClockSynchronisesTheMeter() throws {

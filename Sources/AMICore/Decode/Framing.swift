@@ -97,6 +97,11 @@ public enum Codecs {
             if b == 0x00, start + 1 >= end || bytes[start + 1] == 0x01 {
                 return ScanResult(WrapperFrame.scan(bytes, at: start, end: end, atEnd: atEnd))
             }
+            // A bare APDU, without link layer: only asked for by name, and only as the whole of a
+            // hex line or frame record (nothing delimits an APDU in a byte stream).
+            if protocols == [.dlms], atEnd, APDU.startTags.contains(b) {
+                return .frame(.dlms, length: end - start)
+            }
         }
         return nil
     }

@@ -28,6 +28,14 @@ enum APDUTag {
 /// encoded, and plain APDUs encode to the bytes they were parsed from when those used the shortest
 /// length forms. Ciphered APDUs are opened with `SecurityContext.decrypt`.
 public enum APDU: Sendable, Hashable {
+    /// The first bytes of the APDUs `parse` reads.
+    public static let startTags: Set<UInt8> = [
+        APDUTag.dataNotification, APDUTag.aarq, APDUTag.aare, APDUTag.rlrq, APDUTag.rlre, APDUTag.getRequest,
+        APDUTag.setRequest, APDUTag.eventNotificationRequest, APDUTag.actionRequest, APDUTag.getResponse,
+        APDUTag.setResponse, APDUTag.actionResponse, APDUTag.exceptionResponse, APDUTag.generalGloCiphering,
+        APDUTag.generalDedCiphering, 200, 201, 202, 203, 204, 205, 207, 208, 209, 210, 211, 212, 213, 215,
+    ]
+
     case aarq(AARQ)
     case aare(AARE)
     case releaseRequest(Release)

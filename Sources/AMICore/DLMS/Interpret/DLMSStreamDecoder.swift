@@ -1,6 +1,6 @@
 /// Decodes the DLMS frames of one stream (both directions of client–meter exchanges, in order):
-/// the HDLC frames of IEC 62056-46 (segments joined, LLC header removed) or the wrapper frames of
-/// IEC 62056-47, then the APDUs they carry, deciphered when a `frame` record brings the plaintext
+/// the HDLC frames of IEC 62056-46 (segments joined, LLC header removed), the wrapper frames of
+/// IEC 62056-47 or bare APDUs, then the APDUs they carry, deciphered when a `frame` record brings the plaintext
 /// (`plain`) or when keys are given, into `DLMSInterpreter` for readings and events.
 public struct DLMSStreamDecoder: Sendable {
     /// Keys for ciphered APDUs without plaintext beside them; nil to report such APDUs.
@@ -48,9 +48,12 @@ public struct DLMSStreamDecoder: Sendable {
             }
             apdu = info
             apduOffset = 0
-        } else {
+        } else if first == 0x00 {
             apdu = try WrapperFrame(decoding: frame).payload
             apduOffset = 8
+        } else {
+            apdu = frame
+            apduOffset = 0
         }
         guard !apdu.isEmpty else { return }
         var parsed: APDU
