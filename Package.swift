@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "ami-decode", targets: ["ami-decode"]),
         .executable(name: "ami-read", targets: ["ami-read"]),
         .executable(name: "ami-fuzz", targets: ["ami-fuzz"]),
+        .executable(name: "ami-store", targets: ["ami-store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,8 +20,14 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        // Everything the tools share: byte cursor, exact values, records, decoders.
-        .target(name: "AMICore", dependencies: ["COpenSSL"]),
+        // The system libsqlite3 (Debian's libsqlite3-dev) for ami-store's database.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Everything the tools share: byte cursor, exact values, records, decoders, the store.
+        .target(name: "AMICore", dependencies: ["COpenSSL", "CSQLite"]),
         // The command-line layer every tool reuses: options, checked stdout, exit codes, diagnostics.
         .target(
             name: "AMICLI",
@@ -28,10 +35,11 @@ let package = Package(
         ),
         .executableTarget(name: "ami-decode", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-read", dependencies: ["AMICore", "AMICLI"]),
+        .executableTarget(name: "ami-store", dependencies: ["AMICore", "AMICLI"]),
         // Corpus replayer by default; a libFuzzer binary when built by scripts/fuzz with -DFUZZING.
         .executableTarget(name: "ami-fuzz", dependencies: ["AMICore"]),
         .testTarget(name: "AMICoreTests", dependencies: ["AMICore", "AMICLI"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-read", "ami-fuzz"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store"]),
     ],
     swiftLanguageModes: [.v6]
 )

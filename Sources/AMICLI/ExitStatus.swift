@@ -13,6 +13,8 @@ public enum ExitStatus: Int32, Sendable, Comparable {
     case software = 70
     /// Reading or writing failed (other than a closed output pipe).
     case ioError = 74
+    /// A resource is busy for now (another process holds the database's write lock): try again.
+    case tempFail = 75
     /// A meter answered with something the protocol does not allow.
     case protocolError = 76
     /// A meter refused access: association rejected, authentication failed, wrong key.
@@ -33,8 +35,9 @@ public enum ExitStatus: Int32, Sendable, Comparable {
         case .noPermission: return 5
         case .config: return 6
         case .usage: return 7
-        case .ioError: return 8
-        case .software: return 9
+        case .tempFail: return 8
+        case .ioError: return 9
+        case .software: return 10
         }
     }
 }

@@ -72,6 +72,12 @@ public final class Diagnostics: @unchecked Sendable {
         progressShown = false
     }
 
+    /// Writes `text` to stderr as it is (for machine-readable summaries).
+    public func write(_ text: String) {
+        clearProgress()
+        writeStderr(text)
+    }
+
     private func writeStderr(_ s: String) {
         var bytes = Array(s.utf8)
         var offset = 0

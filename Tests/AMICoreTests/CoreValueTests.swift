@@ -5,12 +5,14 @@ import Testing
     @Test(arguments: [
         ("0", "0"), ("1581.123", "1581.123"), ("-000073.69", "-73.69"), ("002.30", "2.30"),
         ("00000000.7801269", "0.7801269"), ("1e-05", "0.00001"), ("1.5e3", "1500"), ("+7", "7"),
+        // Zeros past the 18th digit fold into the exponent (what `description` writes reads back).
+        ("1234567890123456780000", "1234567890123456780000"), ("1.234567890123456780000", "1.23456789012345678"),
     ])
     func parsesAndPrintsExactly(input: String, printed: String) {
         #expect(ExactDecimal(input)?.description == printed)
     }
 
-    @Test(arguments: ["", "-", ".", "1.2.3", "12a", "1e", " 1", "1234567890123456789"])
+    @Test(arguments: ["", "-", ".", "1.2.3", "12a", "1e", " 1", "1234567890123456789", "1234567890123456780001"])
     func rejectsWhatIsNotADecimal(input: String) {
         #expect(ExactDecimal(input) == nil)
     }

@@ -36,10 +36,13 @@ public struct JSONLineWriter {
         var bound = 400 + JSONBytes.stringBound(r.meter) + JSONBytes.stringBound(r.provenance.source)
         if let m = r.medium { bound += JSONBytes.stringBound(m) }
         bound += JSONBytes.fieldsBound(quantity: r.quantity, obis: r.obis, value: r.value, unit: r.unit, note: r.note)
+        bound += r.quality.count * ReadingQuality.maxTextLength
         var e = JSONBytes(output.reserve(bound), lastTime)
         e.readingHead(meter: r.meter, medium: r.medium)
-        e.fields(quantity: r.quantity, obis: r.obis, value: r.value, unit: r.unit, time: r.time, storage: r.storage,
-                 tariff: r.tariff, subunit: r.subunit, function: r.function, record: r.record, note: r.note)
+        e.fields(quantity: r.quantity, obis: r.obis, value: r.value, unit: r.unit, time: r.time, interval: r.interval,
+                 storage: r.storage, tariff: r.tariff, subunit: r.subunit, function: r.function, record: r.record,
+                 note: r.note)
+        if !r.quality.isEmpty { e.quality(r.quality) }
         e.provenance(r.provenance)
         output.commit(e.k)
     }
@@ -128,8 +131,8 @@ public struct JSONLineWriter {
         /// The fields of a reading from its quantity to its note, in the documented order.
         @inline(__always)
         mutating func fields(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?, time: UTCTime?,
-                             storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?, record: Int?,
-                             note: String?) {
+                             interval: Int? = nil, storage: Int?, tariff: Int?, subunit: Int?,
+                             function: RecordFunction?, record: Int?, note: String?) {
             vocabulary(#","quantity":"#, quantity.name)
             if let o = obis { string(#","obis":"#, o) }
             switch value {
@@ -138,6 +141,7 @@ public struct JSONLineWriter {
             }
             if let u = unit { vocabulary(#","unit":"#, u.name) }
             if let t = time { self.time(#","time":"#, t) }
+            if let i = interval { int(#","interval":"#, i) }
             if let s = storage { int(#","storage":"#, s) }
             if let t = tariff { int(#","tariff":"#, t) }
             if let s = subunit { int(#","subunit":"#, s) }
@@ -236,6 +240,18 @@ public struct JSONLineWriter {
             byte(0x22)
             k += lastTime.write(value, to: p + k)
             byte(0x22)
+        }
+
+        /// `,"quality":["3.8.0",…]`.
+        mutating func quality(_ codes: [ReadingQuality]) {
+            raw(#","quality":["#)
+            for (i, q) in codes.enumerated() {
+                if i > 0 { byte(0x2C) }
+                byte(0x22)
+                k += q.write(to: p + k)
+                byte(0x22)
+            }
+            byte(0x5D)
         }
 
         mutating func provenance(_ prov: Provenance) {

@@ -45,12 +45,18 @@ public struct Reading: Sendable, Equatable {
     /// A short description of a qualifier a decoder could not fold into `quantity` (e.g. an M-Bus
     /// VIFE the vocabulary has no name for, or `more_records_follow`).
     public var note: String?
+    /// For an interval reading, the interval's length in seconds: `value` is what accumulated in the
+    /// interval that ends at `time`. Nil for a register (a reading at an instant).
+    public var interval: Int?
+    /// Reading-quality codes (IEC 61968-9), e.g. `3.8.0` for an estimate; empty when none is known.
+    public var quality: [ReadingQuality]
     public var provenance: Provenance
 
     public init(meter: String, medium: String? = nil, quantity: Quantity, obis: String? = nil,
                 value: ReadingValue, unit: Unit? = nil, time: UTCTime? = nil, storage: Int? = nil,
                 tariff: Int? = nil, subunit: Int? = nil, function: RecordFunction? = nil, record: Int? = nil,
-                note: String? = nil, provenance: Provenance) {
+                note: String? = nil, interval: Int? = nil, quality: [ReadingQuality] = [],
+                provenance: Provenance) {
         self.meter = meter
         self.medium = medium
         self.quantity = quantity
@@ -64,6 +70,8 @@ public struct Reading: Sendable, Equatable {
         self.function = function
         self.record = record
         self.note = note
+        self.interval = interval
+        self.quality = quality
         self.provenance = provenance
     }
 }

@@ -15,7 +15,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public static let zero = ExactDecimal(0)
 
     /// Parses `[+-]digits[.digits][(e|E)[+-]digits]`; surrounding spaces are not accepted.
-    /// Returns nil for anything else, or when more than 18 significant digits are given.
+    /// Returns nil for anything else, or when more than 18 significant digits are given (zeros at
+    /// the end beyond the 18th digit do not count: `1` and 300 zeros is 1e300).
     public init?(_ text: Substring) { self.init(utf8: Array(text.utf8)) }
 
     public init?(_ text: String) { self.init(utf8: Array(text.utf8)) }
@@ -34,11 +35,19 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var sawDigit = false
         var fraction = 0
         var inFraction = false
+        var droppedZeros = 0    // integer-part zeros past the 18th digit, folded into the exponent
+        var dropping = false    // past the 18th digit: only zeros may follow
         while let ch = c {
             if ch >= UInt8(ascii: "0") && ch <= UInt8(ascii: "9") {
                 sawDigit = true
                 if mantissa != 0 || ch != UInt8(ascii: "0") { digits += 1 }
-                if digits > 18 { return nil }
+                if digits > 18 || dropping {
+                    guard ch == UInt8(ascii: "0") else { return nil }
+                    dropping = true
+                    if !inFraction { droppedZeros += 1 }
+                    c = it.next()
+                    continue
+                }
                 mantissa = mantissa * 10 + UInt64(ch - UInt8(ascii: "0"))
                 if inFraction { fraction += 1 }
             } else if ch == UInt8(ascii: ".") && !inFraction {
@@ -70,7 +79,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             if expNegative { exp = -exp }
         }
         self.significand = negative ? -Int64(mantissa) : Int64(mantissa)
-        self.exponent = exp - fraction
+        self.exponent = exp - fraction + droppedZeros
     }
 
     /// The shortest decimal that identifies `value` exactly (IEEE 754 binary32 as sent by a meter).

@@ -25,7 +25,13 @@ public struct UTCTime: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`; a zone offset is folded into UTC.
     public init?(iso8601 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let t = text.withUTF8({ UTCTime(iso8601: $0) }) else { return nil }
+        self = t
+    }
+
+    /// Parses ISO 8601 text (as `init?(iso8601:)` for a String) from UTF-8 bytes.
+    public init?(iso8601 b: UnsafeBufferPointer<UInt8>) {
         func num(_ i: Int, _ n: Int) -> Int? {
             guard i + n <= b.count else { return nil }
             var v = 0

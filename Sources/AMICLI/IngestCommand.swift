@@ -1,0 +1,299 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import AMICore
+import Foundation
+
+/// The body of `ami-store ingest`, callable in-process: reads JSON lines from each input into the
+/// store, reports each bad line as `ami-store: NAME:LINE: message`, runs VEE on what changed, and
+/// writes the summary to stderr. Returns 65 when a line was refused, 75 when the database stayed
+/// busy, 66 when an input could not be read.
+public enum IngestCommand {
+    public struct Settings {
+        public var options = IngestOptions()
+        public var strict = false
+        public var vee = true
+        public var summaryJSON = false
+        public var command = "ami-store ingest"
+        public init() {}
+    }
+
+    public static func run(store: MeterStore, inputs: [InputFile], settings: Settings,
+                           diagnostics: Diagnostics) -> ExitStatus {
+        var status = ExitStatus.ok
+        let run: Int64
+        do {
+            run = try store.beginRun(command: settings.command)
+        } catch {
+            return fatal(error, store: store, diagnostics: diagnostics)
+        }
+        let ingest = Ingest(store: store, options: settings.options, run: run)
+        // Two threads: one reads and parses the lines, this one stores them.
+        let batches = ParsedBatches()
+        let reader = Thread { batches.produce(inputs) }
+        reader.stackSize = 1 << 22
+        reader.name = "ami-store-parse"
+        reader.start()
+        var failure: Error?
+        var stopped = false
+        var lineNumber = 0
+        while failure == nil, !stopped, let batch = batches.take() {
+            let input = inputs[batch.input]
+            do {
+                for parsed in batch.lines {
+                    lineNumber += 1
+                    do {
+                        try ingest.store(parsed)
+                    } catch let r as Ingest.Rejection {
+                        diagnostics.report("\(input.displayName):\(lineNumber)", r.message)
+                        status = max(status, .dataError)
+                        if settings.strict {
+                            stopped = true
+                            break
+                        }
+                    }
+                    if lineNumber % 100_000 == 0 { diagnostics.progress("\(input.displayName): \(lineNumber) lines") }
+                }
+                if stopped {
+                    batches.stop()
+                    break
+                }
+                if batch.idle { try ingest.commit() }
+            } catch {
+                failure = error
+                batches.stop()
+                break
+            }
+            if batch.end {
+                if let f = batch.failure {
+                    diagnostics.report(input.displayName, f)
+                    status = max(status, .noInput)
+                }
+                lineNumber = 0
+            }
+        }
+        batches.waitForProducer()
+        diagnostics.clearProgress()
+        var vee = VEESummary()
+        do {
+            if let failure { throw failure }
+            try ingest.commit()
+            if settings.vee { vee = try Validation(store: store, config: settings.options.config, run: run).runPending() }
+        } catch {
+            try? ingest.abandon()
+            let s = fatal(error, store: store, diagnostics: diagnostics)
+            try? store.finishRun(run, failed: true, summary: StoreReport.json(ingest.summary, vee))
+            return max(status, s)
+        }
+        do {
+            try store.finishRun(run, failed: false, summary: StoreReport.json(ingest.summary, vee))
+        } catch {
+            return max(status, fatal(error, store: store, diagnostics: diagnostics))
+        }
+        if settings.summaryJSON {
+            diagnostics.write(StoreReport.json(ingest.summary, vee) + "\n")
+        } else {
+            for line in StoreReport.text(ingest.summary, vee) { diagnostics.report(nil, line) }
+        }
+        return status
+    }
+
+    /// Reports an error that ends the run and gives its exit status.
+    public static func fatal(_ error: Error, store: MeterStore?, diagnostics: Diagnostics) -> ExitStatus {
+        let name = store?.db.path ?? "database"
+        if let e = error as? SQLiteError {
+            if e.isBusy {
+                diagnostics.report(name, "database is busy: another process kept its write lock past the busy timeout; try again later")
+                return .tempFail
+            }
+            diagnostics.report(name, "sqlite: \(e.message)")
+            return .ioError
+        }
+        if let e = error as? StoreError {
+            diagnostics.report(nil, e.description)
+            return .dataError
+        }
+        diagnostics.report(name, "\(error)")
+        return .software
+    }
+}
+
+/// Parsed lines handed from the reading thread to the storing one, a batch at a time, with at
+/// most a few batches waiting (so memory stays bounded).
+final class ParsedBatches: @unchecked Sendable {
+    struct Batch {
+        /// Index of the input in the run's list.
+        var input: Int
+        var lines: [Result<JSONLineReader.Line, DecodeError>] = []
+        /// Standard input has nothing more ready: a good moment to commit.
+        var idle = false
+        /// The last batch of its input; `failure` says why the input could not be read, if so.
+        var end = false
+        var failure: String?
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Batch] = []
+    private var produced = false
+    private var stopped = false
+    private var producerDone = false
+    private let depth = 8
+    static let batchSize = 4096
+
+    /// Reads every input in turn into batches (the reading thread's body).
+    func produce(_ inputs: [InputFile]) {
+        let reader = JSONLineReader()
+        for (index, input) in inputs.enumerated() {
+            var batch = Batch(input: index)
+            batch.lines.reserveCapacity(Self.batchSize)
+            do {
+                try LineSplitter.lines(of: input) { line in
+                    batch.lines.append(Result { () throws(DecodeError) in try reader.parse(line, source: input.sourceName) })
+                    if batch.lines.count == Self.batchSize {
+                        guard put(batch) else { return false }
+                        batch = Batch(input: index)
+                        batch.lines.reserveCapacity(Self.batchSize)
+                    }
+                    return true
+                } idle: {
+                    batch.idle = true
+                    guard put(batch) else { throw CancellationError() }
+                    batch = Batch(input: index)
+                }
+            } catch is CancellationError {
+                break
+            } catch let f as InputFile.Failure {
+                batch.failure = f.description
+            } catch {
+                batch.failure = "\(error)"
+            }
+            batch.end = true
+            guard put(batch) else { break }
+        }
+        condition.lock()
+        produced = true
+        producerDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Queues a batch, waiting while the queue is full; false once the consumer has stopped.
+    private func put(_ b: Batch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= depth && !stopped { condition.wait() }
+        if stopped { return false }
+        queue.append(b)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next batch, or nil when every input has been read.
+    func take() -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !produced { condition.wait() }
+        if queue.isEmpty { return nil }
+        let b = queue.removeFirst()
+        condition.broadcast()
+        return b
+    }
+
+    /// Tells the reading thread to stop.
+    func stop() {
+        condition.lock()
+        stopped = true
+        queue.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the reading thread has finished.
+    func waitForProducer() {
+        condition.lock()
+        while !producerDone {
+            if !queue.isEmpty { queue.removeAll(); condition.broadcast() }
+            condition.wait()
+        }
+        condition.unlock()
+    }
+}
+
+/// Splits an input into lines (without `\n` or a trailing `\r`), handing each to `body` straight
+/// from the read buffer; a line cut by a chunk boundary is joined first.
+enum LineSplitter {
+    /// `body` returns false to stop. `idle` is called when standard input has no more bytes ready
+    /// (before a read that could block), so that work can be committed while waiting.
+    static func lines(of input: InputFile, _ body: (UnsafeBufferPointer<UInt8>) throws -> Bool,
+                      idle: () throws -> Void) throws {
+        var carry: [UInt8] = []
+        var go = true
+        func emit(_ line: UnsafeBufferPointer<UInt8>) throws {
+            var n = line.count
+            if n > 0 && line[n - 1] == 0x0D { n -= 1 }
+            go = try body(UnsafeBufferPointer(rebasing: line[0..<n]))
+        }
+        try input.read { chunk in
+            let base = chunk.assumingMemoryBound(to: UInt8.self)
+            var start = 0
+            while go, start < base.count,
+                  let hit = memchr(base.baseAddress! + start, 0x0A, base.count - start) {
+                let end = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base.baseAddress!
+                if carry.isEmpty {
+                    try emit(UnsafeBufferPointer(rebasing: base[start..<end]))
+                } else {
+                    carry.append(contentsOf: base[start..<end])
+                    try carry.withUnsafeBufferPointer { try emit($0) }
+                    carry.removeAll(keepingCapacity: true)
+                }
+                start = end + 1
+            }
+            if go && start < base.count { carry.append(contentsOf: base[start...]) }
+            if go && input.isStdin && !stdinReady() { try idle() }
+            return go
+        }
+        if go && !carry.isEmpty { try carry.withUnsafeBufferPointer { try emit($0) } }
+    }
+
+    private static func stdinReady() -> Bool {
+        var p = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
+    }
+}
+
+/// The run summary, as text lines for stderr or one JSON object.
+public enum StoreReport {
+    public static func text(_ s: IngestSummary, _ v: VEESummary) -> [String] {
+        var lines = ["ingest: \(s.lines) lines: \(s.readings) readings, \(s.events) events, \(s.frames) frames, \(s.other) other",
+                     "stored \(s.stored) new readings, \(s.unchanged) unchanged, \(s.replacedEstimates) estimates replaced, "
+                        + "\(s.corrected) corrected, \(s.superseded) superseded; \(s.eventsStored) events, \(s.framesStored) frames; "
+                        + "\(s.undated) undated not stored, \(s.rejected) lines refused, \(s.metersRegistered) meters registered"]
+        var vee = "vee: \(v.channels) channels, \(v.checked) readings checked"
+        let flagged = v.flagged.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        vee += flagged.isEmpty ? ", none flagged" : "; flagged: " + flagged.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        vee += "; estimated \(v.estimated)"
+        if !v.estimatedBy.isEmpty {
+            vee += " (" + v.estimatedBy.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+        }
+        vee += ", missing \(v.missing)"
+        lines.append(vee)
+        return lines
+    }
+
+    public static func json(_ s: IngestSummary, _ v: VEESummary) -> String {
+        func object(_ d: [String: Int]) -> String {
+            "{" + d.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        }
+        let ingest: [(String, Int)] = [
+            ("lines", s.lines), ("readings", s.readings), ("events", s.events), ("frames", s.frames), ("other", s.other),
+            ("rejected", s.rejected), ("undated", s.undated), ("stored", s.stored), ("unchanged", s.unchanged),
+            ("replaced_estimates", s.replacedEstimates), ("corrected", s.corrected), ("superseded", s.superseded),
+            ("events_stored", s.eventsStored), ("frames_stored", s.framesStored), ("meters_registered", s.metersRegistered),
+        ]
+        return "{\"type\":\"summary\",\"v\":1," + ingest.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",")
+            + ",\"vee\":{\"channels\":\(v.channels),\"checked\":\(v.checked),\"flagged\":" + object(v.flagged)
+            + ",\"estimated\":\(v.estimated),\"estimated_by\":" + object(v.estimatedBy) + ",\"missing\":\(v.missing)}}"
+    }
+}
