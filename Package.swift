@@ -9,9 +9,11 @@ let package = Package(
         .executable(name: "ami-read", targets: ["ami-read"]),
         .executable(name: "ami-fuzz", targets: ["ami-fuzz"]),
         .executable(name: "ami-store", targets: ["ami-store"]),
+        .executable(name: "ami-export", targets: ["ami-export"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // libcrypto from Debian's libssl-dev (AES-GCM for DLMS security suite 0, AES for wireless M-Bus).
@@ -26,8 +28,17 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The system libxml2 (Debian's libxml2-dev) for ami-export's XML writer and readers.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
         // Everything the tools share: byte cursor, exact values, records, decoders, the store.
-        .target(name: "AMICore", dependencies: ["COpenSSL", "CSQLite"]),
+        .target(
+            name: "AMICore",
+            dependencies: ["COpenSSL", "CSQLite", "CLibXML2", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         // The command-line layer every tool reuses: options, checked stdout, exit codes, diagnostics.
         .target(
             name: "AMICLI",
@@ -36,10 +47,11 @@ let package = Package(
         .executableTarget(name: "ami-decode", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-read", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-store", dependencies: ["AMICore", "AMICLI"]),
+        .executableTarget(name: "ami-export", dependencies: ["AMICore", "AMICLI"]),
         // Corpus replayer by default; a libFuzzer binary when built by scripts/fuzz with -DFUZZING.
         .executableTarget(name: "ami-fuzz", dependencies: ["AMICore"]),
         .testTarget(name: "AMICoreTests", dependencies: ["AMICore", "AMICLI"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store", "ami-export"]),
     ],
     swiftLanguageModes: [.v6]
 )

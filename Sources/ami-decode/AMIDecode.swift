@@ -38,7 +38,7 @@ struct AMIDecode: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`) != nil else {
+        guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`).map(ProtocolID.decodable.contains) == true else {
             throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr, dlms)")
         }
         guard InputFormat(rawValue: input) != nil else {

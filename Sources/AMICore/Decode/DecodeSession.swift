@@ -196,7 +196,7 @@ public final class DecodeSession {
         if value["dir"]?.stringValue == "tx", value["protocol"]?.stringValue != ProtocolID.dlms.rawValue { return }
         var protocols = options.protocols
         if let name = value["protocol"]?.stringValue {
-            guard let p = ProtocolID(rawValue: name) else {
+            guard let p = ProtocolID(rawValue: name), ProtocolID.decodable.contains(p) else {
                 report(DecodeError(.json, at: 0, .unsupported, "frame protocol \"\(name)\" is not decoded here"),
                        line: lineNumber, skipped: true)
                 return

@@ -42,7 +42,7 @@ public struct FrameContext: Sendable {
 /// Options that change how frames are found and decoded.
 public struct DecodeOptions: Sendable, Equatable {
     /// Protocols to look for; all of them for `--protocol auto`.
-    public var protocols: Set<ProtocolID> = Set(ProtocolID.allCases)
+    public var protocols: Set<ProtocolID> = Set(ProtocolID.decodable)
     /// Decode frames whose checksum, CRC or BCC does not match; the mismatch becomes a warning.
     public var ignoreChecksums = false
     /// Zone of meter clocks that keep local time without saying which (M-Bus type F/G/I/J dates,
@@ -122,6 +122,8 @@ public enum Codecs {
         case .iec62056_21: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
             try IEC62056_21Decoder.decode(frame, context: context, into: &o)
         }
+        case .nem12, .espi:
+            throw DecodeError(.framing, at: 0, .unsupported, "\(protocolID.rawValue) is a file format, not framed")
         }
     }
 }

@@ -33,6 +33,19 @@ public enum JSONValue: Sendable, Equatable {
         guard p.i == p.bytes.count else { throw p.fail("unexpected \(Hex.printable(p.bytes[p.i])) after value") }
         return v
     }
+
+    /// Parses one JSON object from UTF-8 bytes into its members in the order they are written
+    /// (tools that lay members out as columns keep the writer's order). Errors as `parse`.
+    public static func parseMembers<C: Collection>(_ text: C, base: Int = 0) throws(DecodeError) -> [(String, JSONValue)]
+    where C.Element == UInt8 {
+        var p = JSONParser(bytes: Array(text), base: base)
+        p.skipSpace()
+        guard p.i < p.bytes.count, p.bytes[p.i] == 0x7B else { throw p.fail("expected '{'") }
+        let members = try p.members(depth: 0)
+        p.skipSpace()
+        guard p.i == p.bytes.count else { throw p.fail("unexpected \(Hex.printable(p.bytes[p.i])) after value") }
+        return members
+    }
 }
 
 private struct JSONParser {
@@ -63,25 +76,9 @@ private struct JSONParser {
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case 0x7B: // {
-            i += 1
             var obj: [String: JSONValue] = [:]
-            skipSpace()
-            if i < bytes.count && bytes[i] == 0x7D { i += 1; return .object(obj) }
-            while true {
-                skipSpace()
-                guard i < bytes.count, bytes[i] == 0x22 else { throw fail("expected a member name") }
-                let k = try string()
-                skipSpace()
-                guard i < bytes.count, bytes[i] == 0x3A else { throw fail("expected ':'") }
-                i += 1
-                skipSpace()
-                obj[k] = try value(depth: depth + 1)
-                skipSpace()
-                guard i < bytes.count else { throw fail("unexpected end of object") }
-                if bytes[i] == 0x2C { i += 1; continue }
-                if bytes[i] == 0x7D { i += 1; return .object(obj) }
-                throw fail("expected ',' or '}'")
-            }
+            for (k, v) in try members(depth: depth) { obj[k] = v }
+            return .object(obj)
         case 0x5B: // [
             i += 1
             var arr: [JSONValue] = []
@@ -101,6 +98,29 @@ private struct JSONParser {
         case 0x66: return try literal("false", .bool(false))
         case 0x6E: return try literal("null", .null)
         default: return .number(try number())
+        }
+    }
+
+    /// The members of the object at `i` (its `{`), in order; a repeated name keeps each occurrence.
+    mutating func members(depth: Int) throws(DecodeError) -> [(String, JSONValue)] {
+        i += 1
+        var out: [(String, JSONValue)] = []
+        skipSpace()
+        if i < bytes.count && bytes[i] == 0x7D { i += 1; return out }
+        while true {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == 0x22 else { throw fail("expected a member name") }
+            let k = try string()
+            skipSpace()
+            guard i < bytes.count, bytes[i] == 0x3A else { throw fail("expected ':'") }
+            i += 1
+            skipSpace()
+            out.append((k, try value(depth: depth + 1)))
+            skipSpace()
+            guard i < bytes.count else { throw fail("unexpected end of object") }
+            if bytes[i] == 0x2C { i += 1; continue }
+            if bytes[i] == 0x7D { i += 1; return out }
+            throw fail("expected ',' or '}'")
         }
     }
 

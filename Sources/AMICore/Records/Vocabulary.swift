@@ -212,12 +212,20 @@ public enum RecordFunction: String, Sendable, Equatable {
     case error
 }
 
-/// The protocols `ami-decode` knows, by the names used in records and on the command line.
+/// Where records came from, by the names used in records and on the command line: the meter
+/// protocols `ami-decode` decodes (`decodable`), and the file formats `ami-export` imports.
 public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case mbus = "mbus"
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
     case dlms = "dlms"
+    /// AEMO Meter Data File Format NEM12 (read by `ami-export --from nem12`).
+    case nem12 = "nem12"
+    /// Green Button (NAESB REQ.21 ESPI) XML (read by `ami-export --from espi`).
+    case espi = "espi"
+
+    /// The protocols whose frames `ami-decode` decodes.
+    public static let decodable: [ProtocolID] = [.mbus, .iec62056_21, .dsmr, .dlms]
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied

@@ -88,16 +88,6 @@ public struct NodeEntry: Sendable, Equatable {
     var name: String { path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path }
 }
 
-/// JSON string literals for registry lines, through the JSON-lines writer's escaping.
-enum JSONText {
-    static func quoted(_ s: String) -> String {
-        var s = s
-        return s.withUTF8 { utf8 in
-            String(unsafeUninitializedCapacity: utf8.count * 6 + 2) { JSONLineWriter.writeString(utf8, to: $0.baseAddress!) }
-        }
-    }
-}
-
 /// Registry formats.
 public enum RegistryFormat: String, Sendable, CaseIterable { case csv, jsonl }
 
@@ -145,12 +135,12 @@ extension MeterStore {
             if wantMeters { for m in try meters() { out += m.jsonLine + "\n" } }
         case .csv:
             if wantNodes {
-                out += CSV.line(NodeEntry.csvHeader)
-                for n in try nodes() { out += CSV.line([n.path, n.level]) }
+                out += CSVWriter.line(NodeEntry.csvHeader) + "\n"
+                for n in try nodes() { out += CSVWriter.line([n.path, n.level]) + "\n" }
             }
             if wantMeters {
-                out += CSV.line(MeterEntry.csvHeader)
-                for m in try meters() { out += CSV.line(m.csvFields) }
+                out += CSVWriter.line(MeterEntry.csvHeader) + "\n"
+                for m in try meters() { out += CSVWriter.line(m.csvFields) + "\n" }
             }
         }
         return out
@@ -174,7 +164,8 @@ extension MeterStore {
             }
             switch format {
             case .csv:
-                let rows = try CSV.parse(text)
+                let rows: [(line: Int, fields: [String])]
+                do { rows = try CSVReader.records(Array(text.utf8)) } catch let error as CSVReader.Failure { throw StoreError("line \(error.line): \(error.description)") }
                 guard let header = rows.first?.fields else { return }
                 for row in rows.dropFirst() {
                     if row.fields == [""] { continue }
@@ -319,64 +310,5 @@ extension MeterStore {
             _ = try importMeter(o, run: run)
             _ = try importMeter(n, run: run)
         }
-    }
-}
-
-/// RFC 4180 CSV: fields separated by commas, quoted with `"` when they hold a comma, quote or line
-/// break (a quote doubled inside).
-enum CSV {
-    static func line(_ fields: [String]) -> String {
-        fields.map { f in
-            f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + f.replacingAll("\"", with: "\"\"") + "\"" : f
-        }.joined(separator: ",") + "\n"
-    }
-
-    /// Records with the 1-based line each starts on.
-    static func parse(_ text: String) throws(StoreError) -> [(line: Int, fields: [String])] {
-        var rows: [(Int, [String])] = []
-        var fields: [String] = []
-        var field = ""
-        var quoted = false
-        var line = 1, start = 1
-        var chars = Array(text)
-        if chars.last != "\n" { chars.append("\n") }
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if quoted {
-                if c == "\"" {
-                    if i + 1 < chars.count && chars[i + 1] == "\"" { field.append("\""); i += 1 } else { quoted = false }
-                } else {
-                    if c == "\n" { line += 1 }
-                    field.append(c)
-                }
-            } else if c == "\"" && field.isEmpty {
-                quoted = true
-            } else if c == "," {
-                fields.append(field)
-                field = ""
-            } else if c == "\n" || c == "\r\n" {
-                fields.append(field)
-                rows.append((start, fields))
-                fields = []
-                field = ""
-                line += 1
-                start = line
-            } else if c != "\r" {
-                field.append(c)
-            }
-            i += 1
-        }
-        if quoted { throw StoreError("line \(start): unterminated quoted field") }
-        return rows
-    }
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
     }
 }
