@@ -229,7 +229,20 @@ final class RecordWriter {
     }
 
     func record(_ line: UnsafeBufferPointer<UInt8>, source: String, skipped: inout [String: Int]) throws {
-        switch try reader.parse(line, source: source) {
+        let parsed: JSONLineReader.Line
+        do {
+            parsed = try reader.parse(line, source: source)
+        } catch {
+            // The reader checks the members readings use on every record: another tool's record
+            // may use the same names otherwise. Only a bad reading is an error here.
+            if let members = try? JSONValue.parseMembers(line), let type = members.first(where: { $0.0 == "type" })?.1.stringValue,
+               type != "reading" {
+                skipped[type, default: 0] += 1
+                return
+            }
+            throw error
+        }
+        switch parsed {
         case .record(.reading(let r)):
             if let cim { try cim.reading(r) }
             if let nem12 {

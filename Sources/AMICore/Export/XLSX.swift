@@ -546,7 +546,7 @@ public final class XLSXReader {
             case "\"": quoted.toggle()
             case "[" where !quoted: bracket = true
             case "]" where !quoted: bracket = false
-            case "d", "m", "y", "h", "s" where !quoted && !bracket: return true
+            case "d", "m", "y", "h", "s": if !quoted && !bracket { return true }
             default: break
             }
         }
