@@ -321,7 +321,7 @@ import Testing
         // CRLF is one Character to Swift: split the bytes' text on it.
         #expect(r.stdout.components(separatedBy: "\r\n").count == 3)
         #expect(r.stderrLines == ["ami-export: stdin:2: json: expected '{'",
-                                  "ami-export: stdin:3: json: not a record: no string \"type\""])
+                                  "ami-export: stdin:3: json: not a record: no \"type\""])
     }
 
     @Test func strictLeavesNoFileAndKeepsAnOldOne() throws {

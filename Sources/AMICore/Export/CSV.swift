@@ -16,7 +16,10 @@ public final class CSVWriter {
             if i > 0 { out.buffer.append(0x2C) }
             switch c {
             case .empty: break
-            case .number(let s), .time(_, let s): out.append(s)
+            case .number(let s): out.append(s)
+            case .decimal(let d): out.buffer.commit(d.write(to: out.buffer.reserve(d.maxTextLength)))
+            case .int(let n): out.append(String(n))
+            case .time(let t): out.buffer.commit(t.write(to: out.buffer.reserve(UTCTime.maxTextLength)))
             case .bool(let b): out.append(b ? "true" : "false")
             case .text(let s): field(s)
             }

@@ -4,16 +4,22 @@ public enum Cell: Sendable, Equatable {
     case text(String)
     /// An exact decimal number, as its JSON text (`1.111`, `-20`): never converted to binary.
     case number(String)
+    /// An exact decimal number of a record read as ami-jsonl(5) (written as `ExactDecimal` writes it).
+    case decimal(ExactDecimal)
+    case int(Int)
     case bool(Bool)
-    /// An ISO 8601 UTC time (`2026-01-05T00:15:00Z`), with the text it was written as.
-    case time(UTCTime, String)
+    /// A time, written as ISO 8601 UTC text (`2026-01-05T00:15:00Z`) or a date cell.
+    case time(UTCTime)
 
-    /// The cell as text (CSV, XML): numbers and times exactly as they came.
+    /// The cell as text (CSV, XML): numbers exactly, times in ISO 8601.
     public var text: String {
         switch self {
         case .empty: return ""
-        case .text(let s), .number(let s), .time(_, let s): return s
+        case .text(let s), .number(let s): return s
+        case .decimal(let d): return d.description
+        case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
+        case .time(let t): return t.description
         }
     }
 }
@@ -56,6 +62,9 @@ public struct RecordTable {
         "frame": ["type", "v", "hex", "time", "protocol", "source", "dir", "meter", "plain"],
     ]
 
+    /// Reads the lines of the types ami-jsonl(5) defines, fast and checked.
+    private let reader = JSONLineReader()
+
     public init() {}
 
     /// One line laid out: its sheet and its cells (one per column); `unplaced` names members that
@@ -66,8 +75,65 @@ public struct RecordTable {
         public var unplaced: [String]
     }
 
-    /// Lays out one JSON line (an object with a string `type`).
+    /// Lays out one JSON line (an object with a string `type`). Readings, events and frames are
+    /// read by `JSONLineReader` (so a bad one is an error, and members the schema does not know are
+    /// left out); other records member by member.
     public mutating func row(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> Row {
+        do {
+            if case .record(let record) = try reader.parse(line, source: "-") { return known(record) }
+        } catch {
+            // Another tool's record may use a member name of the schema with another type.
+            if let type = try? JSONValue.parseMembers(line).first(where: { $0.0 == "type" })?.1.stringValue,
+               RecordTable.knownColumns[type] == nil {
+                return try generic(line)
+            }
+            throw error
+        }
+        return try generic(line)
+    }
+
+    private mutating func sheet(_ type: String, columns: @autoclosure () -> [String]) -> Sheet {
+        if let i = byType[type] { return sheets[i] }
+        let sheet = Sheet(type: type, columns: RecordTable.knownColumns[type] ?? columns())
+        byType[type] = sheets.count
+        sheets.append(sheet)
+        return sheet
+    }
+
+    private mutating func known(_ record: Record) -> Row {
+        func text(_ s: String?) -> Cell { s.map(Cell.text) ?? .empty }
+        func int(_ i: Int?) -> Cell { i.map(Cell.int) ?? .empty }
+        func time(_ t: UTCTime?) -> Cell { t.map(Cell.time) ?? .empty }
+        switch record {
+        case .reading(let r):
+            var value = Cell.empty, textValue = Cell.empty
+            switch r.value {
+            case .number(let d): value = .decimal(d)
+            case .text(let t): textValue = .text(t)
+            }
+            let quality: Cell = r.quality.isEmpty ? .empty : .text(r.quality.map(\.description).joined(separator: " "))
+            return Row(sheet: sheet("reading", columns: []), cells: [
+                .text("reading"), .int(jsonlSchemaVersion), .text(r.meter), text(r.medium), .text(r.quantity.rawValue),
+                text(r.obis), value, textValue, text(r.unit?.rawValue), time(r.time), int(r.interval), int(r.storage),
+                int(r.tariff), int(r.subunit), text(r.function?.rawValue), int(r.record), text(r.note), quality,
+                .text(r.provenance.protocolID.rawValue), .text(r.provenance.source), .int(r.provenance.frame),
+            ], unplaced: [])
+        case .event(let e):
+            return Row(sheet: sheet("event", columns: []), cells: [
+                .text("event"), .int(jsonlSchemaVersion), text(e.meter), .text(e.event), text(e.code), text(e.text),
+                time(e.time), e.duration.map(Cell.decimal) ?? .empty, .text(e.provenance.protocolID.rawValue),
+                .text(e.provenance.source), .int(e.provenance.frame),
+            ], unplaced: [])
+        case .frame(let f):
+            return Row(sheet: sheet("frame", columns: []), cells: [
+                .text("frame"), .int(jsonlSchemaVersion), .text(Hex.string(f.bytes)), time(f.time), text(f.protocolName),
+                text(f.source), .text(f.direction.rawValue), text(f.meter), f.plain.map { .text(Hex.string($0)) } ?? .empty,
+            ], unplaced: [])
+        }
+    }
+
+    /// A record of another type, member by member.
+    private mutating func generic(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> Row {
         let members = try JSONValue.parseMembers(line)
         guard let type = members.first(where: { $0.0 == "type" })?.1.stringValue else {
             throw DecodeError(.json, at: 0, .malformed, "not a record: no string \"type\"")
@@ -77,14 +143,7 @@ public struct RecordTable {
         for (name, value) in members {
             RecordTable.flatten(name, value, quality: type == "reading" && name == "quality", into: &flat)
         }
-        let sheet: Sheet
-        if let i = byType[type] {
-            sheet = sheets[i]
-        } else {
-            sheet = Sheet(type: type, columns: RecordTable.knownColumns[type] ?? flat.map(\.0))
-            byType[type] = sheets.count
-            sheets.append(sheet)
-        }
+        let sheet = sheet(type, columns: flat.map(\.0))
         var cells = [Cell](repeating: .empty, count: sheet.columns.count)
         var unplaced: [String] = []
         for (name, cell) in flat {
@@ -103,8 +162,9 @@ public struct RecordTable {
         case .bool(let b): out.append((name, .bool(b)))
         case .number(let n): out.append((name, .number(n)))
         case .string(let s):
-            if s.utf8.count >= 20, s.hasSuffix("Z"), let t = UTCTime(iso8601: s) {
-                out.append((name, .time(t, s)))
+            // A time only when written as ami writes times, so that the text comes back the same.
+            if s.utf8.count >= 20, s.hasSuffix("Z"), let t = UTCTime(iso8601: s), t.description == s {
+                out.append((name, .time(t)))
             } else {
                 out.append((name, .text(s)))
             }

@@ -70,7 +70,11 @@ public struct RowImport {
             return "[" + codes.joined(separator: ",") + "]"
         }
         if numeric.contains(name) {
-            if case .number(let n) = cell { return n }
+            switch cell {
+            case .number(let n): return n
+            case .decimal, .int: return cell.text
+            default: break
+            }
             let s = cell.text
             guard isJSONNumber(s) else { throw Failure(description: "\"\(name)\" is \"\(s)\", not a number") }
             return s
@@ -82,8 +86,9 @@ public struct RowImport {
         switch cell {
         case .empty: return "null"
         case .number(let n): return n
+        case .decimal, .int: return cell.text
         case .bool(let b): return b ? "true" : "false"
-        case .time(_, let s): return JSONText.quoted(s)
+        case .time(let t): return JSONText.quoted(t.description)
         case .text(let s):
             if isJSONNumber(s) { return s }
             if let first = s.utf8.first, first == 0x5B || first == 0x7B,

@@ -109,7 +109,8 @@ public final class XLSXWriter {
         for (i, cell) in cells.enumerated() {
             switch cell {
             case .empty: continue
-            case .number(let n):
+            case .number, .decimal, .int:
+                let n = cell.text
                 if XLSXWriter.significantDigits(n) > XLSXWriter.exactDigits {
                     inline(n, p, i, r)
                 } else {
@@ -121,8 +122,8 @@ public final class XLSXWriter {
                     out.append("</v></c>")
                     p.widths[i] = max(p.widths[i], n.utf8.count + 1)
                 }
-            case .time(let t, let text):
-                guard let serial = XLSXWriter.serial(t) else { inline(text, p, i, r); continue }
+            case .time(let t):
+                guard let serial = XLSXWriter.serial(t) else { inline(t.description, p, i, r); continue }
                 out.append("<c r=\"")
                 out.append(p.letters[i])
                 out.append(r)
@@ -606,10 +607,10 @@ public final class XLSXReader {
         case "b": return .bool(value == "1" || value == "true")
         case "d":
             guard let t = UTCTime(iso8601: value.hasSuffix("Z") ? value : value + "Z") else { return .text(value) }
-            return .time(t, t.description)
+            return .time(t)
         default:
             if value.isEmpty { return .empty }
-            if date, let t = XLSXReader.time(serial: value) { return .time(t, t.description) }
+            if date, let t = XLSXReader.time(serial: value) { return .time(t) }
             return .number(value)
         }
     }

@@ -101,7 +101,7 @@ public final class GenericXMLWriter {
             let kind: String
             switch cell {
             case .empty: continue
-            case .number: kind = "number"
+            case .number, .decimal, .int: kind = "number"
             case .text: kind = "text"
             case .bool: kind = "bool"
             case .time: kind = "time"
