@@ -32,12 +32,23 @@ extension ExportCommand {
             status = max(status, .dataError)
             if settings.strict { stop = true }
         }
+        /// Writes a table row (CSV, XLSX) as its JSON line, or reports why it cannot be one.
+        func row(_ importer: RowImport, _ cells: [Cell], source: String, at location: String) throws {
+            do {
+                out.append(try importer.line(cells, source: source))
+                out.append("\n")
+                try out.flushIfFull()
+            } catch let e as OutputClosed {
+                throw e
+            } catch {
+                bad(location, "\(error)")
+            }
+        }
         do {
             for input in inputs where !stop {
                 do {
                     switch format {
                     case .csv:
-                        var columns: [String]?
                         var rows: RowImport?
                         try eachCSVRecord(input) { result, line in
                             guard !stop else { return }
@@ -45,22 +56,13 @@ extension ExportCommand {
                             case .failure(let f): bad("\(input.displayName):\(line)", f.description)
                             case .success(let fields):
                                 guard let importer = rows else {
-                                    columns = fields
                                     rows = RowImport(columns: fields, defaultType: settings.type)
                                     return
                                 }
-                                do {
-                                    out.append(try importer.line(fields.map(Cell.text), source: input.sourceName))
-                                    out.append("\n")
-                                    try out.flushIfFull()
-                                } catch let e as OutputClosed {
-                                    throw e
-                                } catch {
-                                    bad("\(input.displayName):\(line)", "\(error)")
-                                }
+                                try row(importer, fields.map(Cell.text), source: input.sourceName,
+                                        at: "\(input.displayName):\(line)")
                             }
                         }
-                        _ = columns
                     case .nem12:
                         let reader = NEM12Reader(source: input.sourceName, offsetMinutes: settings.nem12Offset)
                         try eachCSVRecord(input) { result, line in
@@ -92,15 +94,8 @@ extension ExportCommand {
                                         return
                                     }
                                     if cells.allSatisfy({ $0 == .empty }) { return }
-                                    do {
-                                        out.append(try importer.line(cells, source: input.sourceName))
-                                        out.append("\n")
-                                        try out.flushIfFull()
-                                    } catch let e as OutputClosed {
-                                        throw e
-                                    } catch {
-                                        bad("\(input.displayName): sheet \(sheet.name) row \(number)", "\(error)")
-                                    }
+                                    try row(importer, cells, source: input.sourceName,
+                                            at: "\(input.displayName): sheet \(sheet.name) row \(number)")
                                 }
                             }
                         }

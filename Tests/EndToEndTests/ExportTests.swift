@@ -35,6 +35,16 @@ import Testing
         ["/usr/bin/", "/bin/", "/usr/local/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
     }
 
+    /// The stream exported with `args` to `out.EXT` in a fresh folder (removed by the caller).
+    static func exported(_ ext: String, _ args: [String] = []) throws -> (dir: URL, file: String) {
+        let dir = try temporaryFolder()
+        let input = try write(stream, "in.jsonl", in: dir)
+        let file = dir.appendingPathComponent("out." + ext).path
+        let r = try Binaries.run("ami-export", args + ["-o", file, input])
+        #expect(r.status == 0, "\(r.stderr)")
+        return (dir, file)
+    }
+
     static let nem12 = Binaries.corpus?.appendingPathComponent("formats/nem12")
     static let espi = Binaries.corpus?.appendingPathComponent("formats/green-button-espi")
 
@@ -77,11 +87,8 @@ import Testing
 
     @Test(.enabled(if: PeerVenv.exists, "no .venv: run scripts/python-env"))
     func pythonCSVReadsTheSameFields() throws {
-        let dir = try Self.temporaryFolder()
+        let (dir, file) = try Self.exported("csv")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = try Self.write(Self.stream, "in.jsonl", in: dir)
-        let file = dir.appendingPathComponent("out.csv").path
-        #expect(try Binaries.run("ami-export", ["-o", file, input]).status == 0)
         let peer = try Binaries.shell(".venv/bin/python peers/csv_read.py '\(file)'")
         #expect(peer.status == 0, "\(peer.stderr)")
         let rows = peer.stdoutLines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String] }
@@ -111,11 +118,8 @@ import Testing
 
     @Test(.enabled(if: PeerVenv.exists, "no .venv: run scripts/python-env"))
     func openpyxlReadsTheSameValuesAndTypes() throws {
-        let dir = try Self.temporaryFolder()
+        let (dir, file) = try Self.exported("xlsx")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = try Self.write(Self.stream, "in.jsonl", in: dir)
-        let file = dir.appendingPathComponent("out.xlsx").path
-        #expect(try Binaries.run("ami-export", ["-o", file, input]).status == 0)
         let (rows, layout) = try Self.openpyxl(file)
         #expect(Set(rows.keys) == ["reading", "event", "bill"])
         let readings = try #require(rows["reading"])
@@ -152,11 +156,8 @@ import Testing
 
     @Test(.enabled(if: tool("libreoffice"), "no libreoffice: scripts/system-deps --test installs it"))
     func libreOfficeConvertsTheWorkbook() throws {
-        let dir = try Self.temporaryFolder()
+        let (dir, _) = try Self.exported("xlsx")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = try Self.write(Self.stream, "in.jsonl", in: dir)
-        let file = dir.appendingPathComponent("out.xlsx").path
-        #expect(try Binaries.run("ami-export", ["-o", file, input]).status == 0)
         // A profile of its own, so that a LibreOffice already running elsewhere does not take the job.
         let r = try Binaries.shell("cd '\(dir.path)' && HOME='\(dir.path)' libreoffice --headless "
                                    + "-env:UserInstallation=file://\(dir.path)/profile "
@@ -172,12 +173,8 @@ import Testing
     @Test(.enabled(if: tool("xmllint"), "no xmllint: scripts/system-deps --test installs libxml2-utils"),
           arguments: [("xml", "schemas/ami-records.xsd"), ("cim", "schemas/iec61968-9-meterreadings.xsd")])
     func xmlIsValidAgainstTheProjectSchema(format: String, schema: String) throws {
-        let dir = try Self.temporaryFolder()
+        let (dir, file) = try Self.exported("xml", ["--to", format])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = try Self.write(Self.stream, "in.jsonl", in: dir)
-        let file = dir.appendingPathComponent("out.xml").path
-        let out = try Binaries.run("ami-export", ["--to", format, "-o", file, input])
-        #expect(out.status == 0)
         let r = try Binaries.shell("xmllint --noout --schema \(schema) '\(file)' 2>&1")
         #expect(r.status == 0)
         #expect(r.stdout == "\(file) validates\n")
