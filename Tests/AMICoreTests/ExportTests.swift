@@ -114,6 +114,33 @@ final class MemorySink: ByteSink {
         #expect(XLSXReader.time(serial: serial) == t)
     }
 
+    @Test func aTypeWithMoreRowsThanASheetHoldsGoesOnInTheNextSheet() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-xlsx-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var table = RecordTable()
+        let writer = XLSXWriter(folder: dir.path + "/", rowsPerSheet: 3)
+        for i in 0..<5 {
+            var line = Array(#"{"type":"bill","v":1,"n":\#(i)}"#.utf8)
+            let row = try line.withUnsafeMutableBufferPointer { b throws -> RecordTable.Row in try table.row(UnsafeBufferPointer(b)) }
+            try writer.row(row.cells, sheet: row.sheet)
+        }
+        let path = dir.appendingPathComponent("out.xlsx").path
+        try writer.finish(path: path)
+        // Only the workbook is left in the folder: the sheets' temporary files were unlinked.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.xlsx"])
+        let book = try XLSXReader(path: path)
+        let sheets = try book.sheets()
+        #expect(sheets.map(\.name) == ["bill", "bill 2", "bill 3"])
+        var values: [String] = []
+        for sheet in sheets {
+            try book.rows(sheet) { cells, row in values.append("\(sheet.name):\(row):" + cells.map(\.text).joined(separator: ",")) }
+        }
+        #expect(values == ["bill:1:type,v,n", "bill:2:bill,1,0", "bill:3:bill,1,1",
+                           "bill 2:1:type,v,n", "bill 2:2:bill,1,2", "bill 2:3:bill,1,3",
+                           "bill 3:1:type,v,n", "bill 3:2:bill,1,4"])
+    }
+
     @Test func namesAndDigits() {
         #expect([0, 25, 26, 51, 52, 701, 702].map(XLSXWriter.columnName) == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"])
         #expect(["A1", "Z9", "AA10", "ZZ1", "AAA3"].map(XLSXReader.column) == [0, 25, 26, 701, 702])

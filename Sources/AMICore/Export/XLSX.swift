@@ -64,14 +64,20 @@ public final class XLSXWriter {
     private var current: [ObjectIdentifier: Part] = [:]
     private var partCount: [ObjectIdentifier: Int] = [:]
 
+    /// Rows a sheet takes before the type goes on in the next (the header included).
+    private let rowsPerSheet: Int
+
     /// `folder` holds the sheets' temporary files while the workbook is written (the output's).
-    public init(folder: String) { self.folder = folder }
+    public init(folder: String, rowsPerSheet: Int = XLSXWriter.maxRows) {
+        self.folder = folder
+        self.rowsPerSheet = max(rowsPerSheet, 2)
+    }
 
     /// Appends a row to the sheet of its record type.
     public func row(_ cells: [Cell], sheet: Sheet) throws {
         let key = ObjectIdentifier(sheet)
         var part = current[key]
-        if part == nil || part!.rows + 1 >= XLSXWriter.maxRows {
+        if part == nil || part!.rows >= rowsPerSheet {
             let n = (partCount[key] ?? 0) + 1
             partCount[key] = n
             let p = try newPart(name: XLSXWriter.sheetName(sheet.type, n, taken: parts.map(\.name)), columns: sheet.columns)
