@@ -140,7 +140,6 @@ public enum ExportCommand {
                 target.abandon()
                 return status
             }
-            if writer.oneSheet && chosen == nil { try writer.header(nil) }
             try writer.finish()
             try target.commit()
         } catch is OutputClosed {
@@ -214,8 +213,8 @@ final class RecordWriter {
         }
     }
 
-    func header(_ sheet: Sheet?) throws {
-        try csv?.header(sheet?.columns ?? [])
+    func header(_ sheet: Sheet) throws {
+        try csv?.header(sheet.columns)
     }
 
     func row(_ row: RecordTable.Row, line: UnsafeBufferPointer<UInt8>) throws {

@@ -354,6 +354,16 @@ import Testing
         #expect(r.stderr.isEmpty)
     }
 
+    @Test func noRecordsGiveAnEmptyDocument() throws {
+        #expect(try Binaries.run("ami-export", ["--to", "csv"]).stdout == "")
+        #expect(try Binaries.run("ami-export", ["--to", "json"]).stdout == "[]\n")
+        let xml = try Binaries.run("ami-export", ["--to", "xml"])
+        #expect(xml.status == 0)
+        #expect(xml.stdout == "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<records xmlns=\"urn:ami:export:records:1\"/>\n")
+        let book = try Binaries.shell("ami-export --to xlsx < /dev/null | ami-export --from xlsx")
+        #expect(book.status == 0 && book.stdout.isEmpty && book.stderr.isEmpty)
+    }
+
     @Test func usageErrorsExit64() throws {
         #expect(try Binaries.run("ami-export", []).status == 64)
         #expect(try Binaries.run("ami-export", ["--to", "pdf"]).status == 64)
