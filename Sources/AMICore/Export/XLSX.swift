@@ -156,11 +156,13 @@ public final class XLSXWriter {
         out.append("<c r=\"")
         out.append(p.letters[i])
         out.append(r)
-        let edge = s.first.map(\.isWhitespace) == true || s.last.map(\.isWhitespace) == true
+        // Spaces at either end are kept only when marked so (XML would let a reader drop them).
+        func space(_ b: UInt8?) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        let edge = space(s.utf8.first) || space(s.utf8.last)
         out.append(edge ? "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">" : "\" t=\"inlineStr\"><is><t>")
         XLSXWriter.escape(s, into: out.buffer)
         out.append("</t></is></c>")
-        p.widths[i] = max(p.widths[i], min(s.count, 60) + 1)
+        p.widths[i] = max(p.widths[i], min(s.unicodeScalars.count, 60) + 1)
     }
 
     /// Writes the workbook to `path` (which must not exist: the caller's temporary file).
