@@ -157,7 +157,10 @@ extension ExportCommand {
 
     /// Runs `body` with a path to the input (standard input is spooled to a temporary file).
     static func withFile(_ input: InputFile, _ body: (String) throws -> Void) throws {
-        guard input.isStdin else { return try body(input.path) }
+        guard input.isStdin else {
+            guard access(input.path, R_OK) == 0 else { throw InputFile.Failure(description: String(cString: strerror(errno))) }
+            return try body(input.path)
+        }
         let spool = try AtomicFile(path: (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/ami-export-in.xlsx")
         defer { spool.abandon() }
         try input.read { chunk in

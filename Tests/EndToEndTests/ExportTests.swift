@@ -364,6 +364,14 @@ import Testing
         #expect(book.status == 0 && book.stdout.isEmpty && book.stderr.isEmpty)
     }
 
+    @Test func aMissingInputIsReportedAndExits66() throws {
+        for args in [["--to", "csv"], ["--from", "csv"], ["--from", "nem12"], ["--from", "xlsx"], ["--from", "espi"]] {
+            let r = try Binaries.run("ami-export", args + ["/nonexistent/x"])
+            #expect(r.status == 66)
+            #expect(r.stderrLines.first?.hasPrefix("ami-export: /nonexistent/x") == true, "\(args): \(r.stderr)")
+        }
+    }
+
     @Test func usageErrorsExit64() throws {
         #expect(try Binaries.run("ami-export", []).status == 64)
         #expect(try Binaries.run("ami-export", ["--to", "pdf"]).status == 64)
