@@ -11,7 +11,8 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   jsonl: ``{"type":"frame","v":1,"hex":...,"protocol":...}`` lines made from all of these;
   dlms: the raw frames of each ``dlms/frames.jsonl`` session, back to back and alone;
   dlms-apdu: every ``pdu_hex`` and ``plain_pdu_hex`` of ``dlms/frames.jsonl``; axdr: the data of
-  its plain GET responses (normal, with data);
+  its plain GET responses (normal, with data); nem12 and csv: the ``formats/nem12`` files;
+  espi: the ``formats/green-button-espi`` XML; table and csv: JSON lines and CSV written here;
 * the shipped ``samples/`` (always);
 * regression inputs committed in ``fuzz/crashes/<target>/`` (always, every file but dotfiles).
 
@@ -24,7 +25,7 @@ import json
 import os
 import sys
 
-TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms"]
+TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "nem12", "csv", "espi", "table"]
 HEX = set("0123456789abcdefABCDEF")
 
 
@@ -130,6 +131,19 @@ def main():
             + frame_line(first, "mbus", {"dir": "tx"})
             + b'{"type":"note","v":1,"text":"passed through"}\n'
             + frame_line(mbus[-1][0], "mbus"), "samples"))
+
+    # ami-export's readers: the format samples of the corpus, and a small stream of every record type.
+    if corpus:
+        seeds["nem12"] = [(read(p), "corpus") for p in files(os.path.join(corpus, "formats", "nem12"), ".csv")]
+        seeds["espi"] = [(read(p), "corpus") for p in files(os.path.join(corpus, "formats", "green-button-espi"), ".xml")]
+    stream = (b'{"type":"reading","v":1,"meter":"M","quantity":"energy","value":1.5,"unit":"Wh",'
+              b'"time":"2026-01-05T00:15:00Z","interval":900,"quality":["3.8.0"],"protocol":"dsmr","source":"s","frame":0}\n'
+              b'{"type":"event","v":1,"meter":"M","event":"tamper","text":"a, \\"b\\"","protocol":"dlms","source":"s","frame":1}\n'
+              b'{"type":"bill","v":1,"total":{"minor":100},"lines":[1,2],"paid":false,"note":null}\n')
+    seeds["table"] = [(stream, "samples")]
+    seeds["csv"] = [(b'type,v,meter,quantity,value,unit,time,protocol,source,frame\r\n'
+                     b'reading,1,M,energy,1.5,Wh,2026-01-05T00:15:00Z,dsmr,s,0\r\n'
+                     b'bill,1,"a,""b""",x,[1,2],,,,,\r\n', "samples")] + seeds["nem12"]
 
     for t in args.targets:
         crashes = os.path.join(root, "fuzz", "crashes", t)

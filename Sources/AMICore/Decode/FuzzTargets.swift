@@ -1,3 +1,5 @@
+import Foundation
+
 /// The fuzz targets, one per decoder: each takes arbitrary bytes and must return without trapping,
 /// whatever they are (the DLMS ones trap on purpose when re-encoding what they parsed is unstable). Used by `ami-fuzz` (libFuzzer) and by the tests that replay corpora.
 public enum FuzzTargets {
@@ -11,7 +13,46 @@ public enum FuzzTargets {
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.decodable), format: .jsonl) },
         "axdr": { axdr($0) },
         "dlms-apdu": { dlmsAPDU($0) },
+        // ami-export's readers: NEM12/NEM13, CSV rows into records, Green Button XML, and JSON
+        // lines laid out as table rows written as CSV.
+        "nem12": { nem12($0) },
+        "csv": { csv($0) },
+        "espi": { _ = try? GreenButton.readings(Data($0), source: "fuzz", problems: { _ in }) },
+        "table": { table($0) },
     ]
+
+    /// The bytes as a NEM12 file, in two chunks.
+    static func nem12(_ bytes: [UInt8]) {
+        let reader = NEM12Reader(source: "fuzz")
+        var csv = CSVReader()
+        let take: (Result<[String], CSVReader.Failure>, Int) -> Void = { result, line in
+            if case .success(let fields) = result { try? reader.record(fields, line: line) { _ = $0.value } }
+        }
+        let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        bytes[0..<cut].withUnsafeBytes { csv.feed($0, take) }
+        bytes[cut...].withUnsafeBytes { csv.feed($0, take) }
+        csv.finish(take)
+        try? reader.finish { _ = $0.value }
+    }
+
+    /// The bytes as a CSV file whose rows become records.
+    static func csv(_ bytes: [UInt8]) {
+        guard let rows = try? CSVReader.records(bytes), let header = rows.first else { return }
+        let importer = RowImport(columns: header.fields, defaultType: "fuzz")
+        for row in rows.dropFirst() { _ = try? importer.line(row.fields.map(Cell.text), source: "fuzz") }
+    }
+
+    /// The bytes as JSON lines laid out as table rows and written as CSV.
+    static func table(_ bytes: [UInt8]) {
+        final class Null: ByteSink { func write(_ bytes: UnsafeRawBufferPointer) throws {} }
+        var table = RecordTable()
+        let writer = CSVWriter(sink: Null())
+        for line in bytes.split(separator: 0x0A) {
+            line.withUnsafeBufferPointer { b in
+                if let row = try? table.row(b) { try? writer.row(row.cells) }
+            }
+        }
+    }
 
     private final class Discard: DecodeSink {
         let jsonWriter = JSONLineWriter()

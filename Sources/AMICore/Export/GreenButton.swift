@@ -95,14 +95,16 @@ public enum GreenButton {
             }
             let meter = usagePoint(meterReading)
             for (k, reading) in b.readings.enumerated() {
-                guard let v = ExactDecimal(reading.value), reading.duration > 0 else {
+                let (end, overflow) = reading.start.addingReportingOverflow(reading.duration)
+                guard let v = ExactDecimal(reading.value), reading.duration > 0, !overflow,
+                      abs(end) < 253_402_300_800 else {   // before year 10000
                     problems("IntervalReading \(k + 1) under \(b.up): value \"\(reading.value)\" or duration \(reading.duration) unusable")
                     continue
                 }
                 let quality = reading.quality.contains { $0 == "8" || $0 == "9" } ? [ReadingQuality(3, 8, 0)] : []
                 out.append(Reading(meter: meter, medium: "electricity", quantity: quantity,
                                    value: .number(v.scaled(byPowerOfTen: rt.power)), unit: unit,
-                                   time: UTCTime(seconds: reading.start + reading.duration),
+                                   time: UTCTime(seconds: end),
                                    interval: Int(reading.duration), quality: quality,
                                    provenance: Provenance(protocolID: .espi, source: source, frame: k)))
             }

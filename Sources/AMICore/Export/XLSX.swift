@@ -580,7 +580,7 @@ public final class XLSXReader {
         while let n = try r.nextNode() {
             switch n {
             case .start("row"):
-                rowNumber = r.attribute("r").flatMap { Int($0) } ?? rowNumber + 1
+                rowNumber = r.attribute("r").flatMap { Int($0) } ?? rowNumber &+ 1
                 cells.removeAll(keepingCapacity: true)
                 column = 0
             case .end("row"):
@@ -627,8 +627,9 @@ public final class XLSXReader {
     static func column(_ ref: String) -> Int? {
         var n = 0
         var any = false
-        for b in ref.utf8 {
+        for (k, b) in ref.utf8.enumerated() {
             guard b >= 65 && b <= 90 else { break }
+            guard k < 3 else { return nil }   // XFD, column 16,384, is the last
             n = n * 26 + Int(b - 64)
             any = true
         }
