@@ -15,10 +15,21 @@ public struct RowImport {
     static let numeric: Set<String> = ["v", "value", "interval", "storage", "tariff", "subunit", "record", "frame",
                                        "duration"]
 
+    /// How each column's cells are written, for each type ami-jsonl(5) defines.
+    private let knownKinds: [String: [Kind]]
+    enum Kind { case string, number, quality }
+
     public init(columns: [String], defaultType: String? = nil) {
         self.columns = columns
         self.defaultType = defaultType
         typeColumn = columns.firstIndex(of: "type")
+        var kinds: [String: [Kind]] = [:]
+        for type in RecordTable.knownColumns.keys {
+            kinds[type] = columns.map { name in
+                name == "quality" && type == "reading" ? .quality : RowImport.numeric.contains(name) ? .number : .string
+            }
+        }
+        knownKinds = kinds
     }
 
     /// Why a row could not be made into a record.
@@ -34,25 +45,15 @@ public struct RowImport {
         guard cells.count <= columns.count else {
             throw Failure(description: "\(cells.count) fields, the header has \(columns.count)")
         }
-        let known = RecordTable.knownColumns[type] != nil
-        var root = Node()
-        if typeColumn == nil { root.set(["type"], JSONText.quoted(type)) }
-        for (i, cell) in cells.enumerated() {
-            if case .empty = cell { continue }
-            if case .text(let s) = cell, s.isEmpty { continue }
-            let name = columns[i]
-            guard !name.isEmpty else { throw Failure(description: "a value in column \(i + 1), which has no name") }
-            let json: String
-            if known {
-                json = try RowImport.knownMember(name, cell, type: type)
-            } else {
-                json = RowImport.inferred(cell)
-            }
-            root.set(known ? [name] : name.split(separator: ".", omittingEmptySubsequences: false).map(String.init),
-                     json)
+        guard let kinds = knownKinds[type] else { return try generic(cells, type: type) }
+        // A type ami-jsonl(5) defines: flat members, typed by the schema.
+        var members: [(String, String)] = []
+        members.reserveCapacity(cells.count + 1)
+        if typeColumn == nil { members.append(("type", JSONText.quoted(type))) }
+        for (i, name, cell) in try filled(cells) {
+            members.append((name, try RowImport.knownMember(name, cell, kind: kinds[i])))
         }
-        let text = root.text
-        guard known else { return text }
+        let text = JSONText.object(members)
         // Checked and written in ami-jsonl(5)'s form.
         var bytes = Array(text.utf8)
         let parsed = try bytes.withUnsafeMutableBufferPointer { try reader.parse(UnsafeBufferPointer($0), source: source) }
@@ -64,12 +65,35 @@ public struct RowImport {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func knownMember(_ name: String, _ cell: Cell, type: String) throws -> String {
-        if name == "quality" && type == "reading" {
+    /// A record of another type: nested by `outer.inner` column names, numbers inferred.
+    private func generic(_ cells: [Cell], type: String) throws -> String {
+        var root = Node()
+        if typeColumn == nil { root.set(["type"], JSONText.quoted(type)) }
+        for (_, name, cell) in try filled(cells) {
+            root.set(name.split(separator: ".", omittingEmptySubsequences: false).map(String.init), RowImport.inferred(cell))
+        }
+        return root.text
+    }
+
+    /// The cells that hold something, with their column's index and name.
+    private func filled(_ cells: [Cell]) throws -> [(Int, String, Cell)] {
+        var out: [(Int, String, Cell)] = []
+        out.reserveCapacity(cells.count)
+        for (i, cell) in cells.enumerated() {
+            if case .empty = cell { continue }
+            if case .text(let s) = cell, s.isEmpty { continue }
+            guard !columns[i].isEmpty else { throw Failure(description: "a value in column \(i + 1), which has no name") }
+            out.append((i, columns[i], cell))
+        }
+        return out
+    }
+
+    static func knownMember(_ name: String, _ cell: Cell, kind: Kind) throws -> String {
+        switch kind {
+        case .quality:
             let codes = cell.text.split(separator: " ").map { JSONText.quoted(String($0)) }
             return "[" + codes.joined(separator: ",") + "]"
-        }
-        if numeric.contains(name) {
+        case .number:
             switch cell {
             case .number(let n): return n
             case .decimal, .int: return cell.text
@@ -78,8 +102,9 @@ public struct RowImport {
             let s = cell.text
             guard isJSONNumber(s) else { throw Failure(description: "\"\(name)\" is \"\(s)\", not a number") }
             return s
+        case .string:
+            return JSONText.quoted(cell.text)
         }
-        return JSONText.quoted(cell.text)
     }
 
     static func inferred(_ cell: Cell) -> String {
