@@ -14,7 +14,7 @@ struct AMIDecode: ParsableCommand {
     @Argument(help: "Input files; '-' or none means stdin.")
     var files: [String] = []
 
-    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr, dlms.")
+    @Option(name: .long, help: "Protocol to look for: auto, mbus, wmbus, iec62056-21, dsmr, dlms.")
     var `protocol`: String = "auto"
 
     @Option(name: .long, help: "Input layout: auto, hex, binary, jsonl.")
@@ -32,6 +32,9 @@ struct AMIDecode: ParsableCommand {
     @Option(name: .long, help: "Key file (ek, ak; mode 0600) for ciphered DLMS APDUs without plaintext beside them.")
     var keyFile: String?
 
+    @Option(name: .long, help: "Key file of wireless M-Bus meters (ID = KEY lines; mode 0600).")
+    var wmbusKeyFile: String?
+
     @Flag(name: .long, help: "Write each record as soon as it is decoded (for live streams).")
     var lineBuffered = false
 
@@ -39,7 +42,7 @@ struct AMIDecode: ParsableCommand {
 
     func validate() throws {
         guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`) != nil else {
-            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr, dlms)")
+            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, wmbus, iec62056-21, dsmr, dlms)")
         }
         guard InputFormat(rawValue: input) != nil else {
             throw ValidationError("unknown input layout '\(input)' (auto, hex, binary, jsonl)")
@@ -61,6 +64,14 @@ struct AMIDecode: ParsableCommand {
         } catch {
             diagnostics.report(keyFile ?? "environment", "\(error)")
             ToolMain.exit(.config)
+        }
+        if let path = wmbusKeyFile {
+            do {
+                options.wmbusKeys = try WMBusKeys(Secrets(keyFile: path, environment: [:]))
+            } catch {
+                diagnostics.report(path, "\(error)")
+                ToolMain.exit(.config)
+            }
         }
         let sink = RecordOutput(diagnostics: diagnostics, lineBuffered: lineBuffered)
         let status = DecodeCommand.run(inputs: (files.isEmpty ? ["-"] : files).map(InputFile.init),

@@ -157,6 +157,15 @@ public final class DecodeSession {
     }
 
     private func hexLine(_ raw: ArraySlice<UInt8>) {
+        do {
+            if let r = try WMBusReceiverLine.parse(raw) {
+                receiverLine(r.frame, crcOK: r.crcOK)
+                return
+            }
+        } catch {
+            report(error.shifted(by: -raw.startIndex), line: lineNumber, skipped: true)
+            return
+        }
         var text = raw
         if let hash = text.firstIndex(of: UInt8(ascii: "#")) { text = text[text.startIndex..<hash] }
         if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
@@ -168,6 +177,22 @@ public final class DecodeSession {
             return
         }
         scanFrames(in: bytes, line: lineNumber, protocols: options.protocols,
+                   context: FrameContext(source: sourceName, frameIndex: frames, options: options))
+    }
+
+    /// The frame of a wireless M-Bus receiver's line: wM-Bus whatever `--protocol auto` would guess.
+    private func receiverLine(_ frame: [UInt8], crcOK: Bool) {
+        guard options.protocols.contains(.wmbus) else {
+            report(DecodeError(.input, at: 0, .unsupported, "a wireless M-Bus receiver line, and wmbus is not asked for"),
+                   line: lineNumber, skipped: true)
+            return
+        }
+        guard crcOK || options.ignoreChecksums else {
+            report(DecodeError(.wmbusLink, at: 0, .checksum, "the receiver reports a CRC error"), line: lineNumber,
+                   skipped: true)
+            return
+        }
+        scanFrames(in: frame, line: lineNumber, protocols: [.wmbus],
                    context: FrameContext(source: sourceName, frameIndex: frames, options: options))
     }
 
@@ -330,7 +355,8 @@ public final class DecodeSession {
 /// Decides an input's format from its first bytes.
 public enum InputSniffer {
     /// JSON lines when the first non-blank byte is `{`; hex when the first line that is not blank or a
-    /// `#` comment holds only hex digits and separators; else binary. Nil while undecided.
+    /// `#` comment holds only hex digits and separators, or is a wireless M-Bus receiver's line
+    /// (`WMBusReceiverLine`); else binary. Nil while undecided.
     public static func sniff(_ bytes: [UInt8], atEnd: Bool) -> InputFormat? {
         var i = 0
         while true {
@@ -345,6 +371,7 @@ public enum InputSniffer {
                 if line.allSatisfy({ $0 >= 0x20 || $0 == 0x09 || $0 == 0x0D }) { i = j; continue }
                 return .binary
             }
+            if WMBusReceiverLine.isReceiverLine(line) { return .hex }
             var body = line
             if let hash = body.firstIndex(of: UInt8(ascii: "#")) { body = body[body.startIndex..<hash] }
             let isHex = body.allSatisfy {

@@ -218,6 +218,8 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
     case dlms = "dlms"
+    /// Wireless M-Bus and OMS (EN 13757-4, -7).
+    case wmbus = "wmbus"
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied
