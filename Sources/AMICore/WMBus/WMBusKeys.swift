@@ -7,6 +7,9 @@ public struct WMBusKeys: Sendable, Equatable {
 
     public init() { keys = [:] }
 
+    /// Keys by lowercase meter name (the fuzz target's test key).
+    init(_ keys: [String: Secret]) { self.keys = keys }
+
     /// Takes every entry of `secrets` as a meter key; throws for a name or value of another form
     /// (the message names the entry, never the value).
     public init(_ secrets: Secrets) throws(SecretError) {
