@@ -7,6 +7,12 @@
                                                 i mod 47
     make_inputs.py mbus-names SAMPLE.hex OUT  -> the name of each sample frame (its '#' comment),
                                                 one per line, in order
+    make_inputs.py wmbus SAMPLE.txt KIND PREFIX N
+                                             -> PREFIX.hex and PREFIX.bin as for mbus, from the
+                                                frames of samples/wmbus/wmbus-frames.txt that
+                                                every decoder reads alone: KIND plain (CI 0x7A
+                                                and 0x78, formats A and without CRCs) or aes
+                                                (security mode 5); PREFIX.names their names
     make_inputs.py dsmr OUT N FILE...         -> N P1 telegrams taken in turn from FILEs (each may
                                                 hold several), concatenated, CR LF line ends kept
 """
@@ -58,6 +64,25 @@ def main(argv):
         hex_lines = [h.encode() for _, h in frames]
         write_repeated(argv[3] + ".hex", hex_lines, n, b"\n")
         write_repeated(argv[3] + ".bin", [bytes.fromhex(h) for _, h in frames], n)
+        return 0
+    if len(argv) >= 6 and argv[1] == "wmbus":
+        frames, name = [], None
+        with open(argv[2]) as f:
+            for line in f:
+                text = line.strip()
+                if text.startswith("#"):
+                    name = text.lstrip("#").strip()
+                    continue
+                text = text.rsplit(";0x", 1)[-1].replace("telegram=|", "").replace("|", "").replace("_", "")
+                data = bytes.fromhex(text)
+                ci = data[10] if data[0] + 1 == len(data) else data[12]
+                aes = ci == 0x7A and data[14] & 0x1F == 5
+                if (argv[3] == "aes") == aes and ci in (0x7A, 0x78):
+                    frames.append((name, data))
+        write_repeated(argv[4] + ".hex", [d.hex().upper().encode() for _, d in frames], int(argv[5]), b"\n")
+        write_repeated(argv[4] + ".bin", [d for _, d in frames], int(argv[5]))
+        with open(argv[4] + ".names", "w") as f:
+            f.writelines("%s\n" % n for n, _ in frames)
         return 0
     if len(argv) == 4 and argv[1] == "mbus-names":
         with open(argv[3], "w") as f:

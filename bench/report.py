@@ -120,7 +120,7 @@ def table(path):
             continue
         for ami in runs:
             if (ami.get("tool") == "ami-decode" and ami.get("protocol") == peer.get("protocol")
-                    and ami.get("frames_per_s") and ami.get("frames") == min(
+                    and ami.get("case") == peer.get("case") and ami.get("frames_per_s") and ami.get("frames") == min(
                         a.get("frames", 0) for a in runs
                         if a.get("tool") == "ami-decode" and a.get("protocol") == ami.get("protocol")
                         and a.get("input") == ami.get("input"))):
