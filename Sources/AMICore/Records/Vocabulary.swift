@@ -23,6 +23,7 @@ public struct Quantity: RawRepresentable, Hashable, Sendable, ExpressibleByStrin
     public static let temperatureDifference: Quantity = "temperature_difference"
     public static let externalTemperature: Quantity = "external_temperature"
     public static let pressure: Quantity = "pressure"
+    public static let relativeHumidity: Quantity = "relative_humidity"
     public static let voltage: Quantity = "voltage"
     public static let current: Quantity = "current"
     public static let frequency: Quantity = "frequency"
