@@ -367,6 +367,17 @@ struct WMBusSecurityTests {
         }
     }
 
+    /// Frames whose enciphered blocks a receiver already deciphered (they start with 2F2F) are read
+    /// as they are, with or without the key; a mode 5 frame without a whole block has nothing to decipher.
+    @Test(arguments: [nil, V.keyLine] as [String?])
+    func alreadyDeciphered(keys: String?) throws {
+        let plain = WMBusTest.frame("7A 2A 00 1005 2F2F 0C13 78563412 0B3B 000000 2F2F2F")
+        let r = WMBusTest.readings(try WMBusTest.decode([plain], options: WMBusTest.options(keys)))
+        #expect(r.count == 2)
+        let short = WMBusTest.frame("7A 2A 00 0005 0C13 78563412")
+        #expect(WMBusTest.readings(try WMBusTest.decode([short], options: WMBusTest.options(keys))).count == 1)
+    }
+
     @Test func mostSpecificNameWins() throws {
         let keys = try WMBusTest.keys("12345678 = \(V.wrong.suffix(32))\nKAM-12345678-01-07 = \(WMBusTest.key)")
         var o = DecodeOptions()

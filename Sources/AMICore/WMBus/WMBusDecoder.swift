@@ -209,7 +209,9 @@ public enum WMBusDecoder {
     /// Deciphers the application data after a transport header in place, as its configuration field
     /// says: security mode 0 (none), 5 (AES-128-CBC, IV from the address and access number) or 7
     /// (AES-128-CBC with IV 0 and a key derived from the AFL message counter; a configuration field
-    /// extension byte follows the header). Moves `start` past the header extension.
+    /// extension byte follows the header). Blocks that already start with the check bytes 2F2F were
+    /// deciphered by the receiver and are left as they are when the key does not decipher them.
+    /// Moves `start` past the header extension.
     static func decipher(_ frame: inout [UInt8], header: TPLHeader, link: WMBusLinkHeader, afl: AFL?,
                          start: inout Int, context: FrameContext) throws(DecodeError) {
         let mode = header.securityMode
@@ -228,13 +230,12 @@ public enum WMBusDecoder {
                               "\(count / 16) encrypted blocks announced, \(frame.count - start) bytes left")
         }
         let range = start..<(start + count)
-        if frame[start] == 0x2F, start + 1 < frame.count, frame[start + 1] == 0x2F,
-           context.options.wmbusKeys.key(for: header.meter.meter) == nil,
-           context.options.wmbusKeys.key(for: link.meter) == nil {
-            return      // deciphered by the receiver already
-        }
+        guard !range.isEmpty else { return }        // no whole block: nothing enciphered
+        // A receiver that knew the key may have deciphered the blocks already.
+        let alreadyPlain = frame[start] == 0x2F && frame[start + 1] == 0x2F
         let meter = header.meter.meter
         guard let key = context.options.wmbusKeys.key(for: meter) ?? context.options.wmbusKeys.key(for: link.meter) else {
+            if alreadyPlain { return }
             throw noKey(meter, at: start)
         }
         let aesKey: [UInt8]
@@ -266,6 +267,7 @@ public enum WMBusDecoder {
         frame.replaceSubrange(range, with: plain)
         if plain.count >= 2, plain[0] == 0x2F, plain[1] == 0x2F { return }
         frame.replaceSubrange(range, with: cipher)
+        if macOK != true, alreadyPlain { return }
         if macOK == false {
             throw wrongKey(meter, at: start, "the AFL MAC does not match")
         }
