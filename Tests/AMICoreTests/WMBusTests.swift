@@ -280,6 +280,10 @@ enum WMBusVectors {
     static let mode7 = MBusTest.bytes(
         "30442D2C785634120107900F002C2501000000004D69442BB3C8007A2A0010071064687E5792A90B33DB16087B50DDD288")
 
+    /// Made with Python's `cryptography` (AES-CTR): CI 0x8D with CC 0x20, ACC 0x2A, SN 0x20012345
+    /// (ENC 1); IV = M A CC SN 00 00 00; payload CRC, then CI 0x78 0C13 78563412 02FD1B 3412.
+    static let ell = MBusTest.bytes("1E442D2C7856341201078D202A4523012013C94DD1109AD632231EFFFFD834")
+
     static let keyLine = "KAM-12345678 = " + WMBusTest.key
 
     static let wrong = "KAM-12345678 = 0F0E0D0C0B0A09080706050403020100"
@@ -322,6 +326,12 @@ struct WMBusSecurityTests {
         #expect(r.first?.value == .number(ExactDecimal(12345678, exponent: -3)))
     }
 
+    @Test func extendedLinkLayerAESCTR() throws {
+        let r = WMBusTest.readings(try WMBusTest.decode([V.ell], options: WMBusTest.options(V.keyLine)))
+        #expect(r.map(\.quantity.rawValue) == ["volume", "digital_input"])
+        #expect(r.first?.value == .number(ExactDecimal(12345678, exponent: -3)))
+    }
+
     @Test func mode7DerivedKey() throws {
         // Kenc of OMS Vol. 2 §9.5 for the mode 7 example (computed with Python's cryptography).
         let k = WMBusAES.cmac(key: MBusTest.bytes(WMBusTest.key),
@@ -335,6 +345,8 @@ struct WMBusSecurityTests {
         (V.mode7, nil, "no key for meter KAM-12345678-01-07"),
         (V.mode5, V.wrong, "wrong key for meter KAM-12345678-01-07: the deciphered data is neither 2F2F nor data records"),
         (V.mode7, V.wrong, "wrong key for meter KAM-12345678-01-07: the AFL MAC does not match"),
+        (V.ell, nil, "no key for meter KAM-12345678-01-07"),
+        (V.ell, V.wrong, "wrong key for meter KAM-12345678-01-07: the extended link layer payload CRC does not match"),
         (V.noCheckBytes, V.keyLine, "decrypted but check bytes failed: meter KAM-12345678-01-07: deciphered data does not start with 2F2F"),
     ] as [([UInt8], String?, String)])
     func keyErrors(frame: [UInt8], keys: String?, message: String) throws {
