@@ -155,7 +155,7 @@ public enum WMBusFraming {
         let aLength = formatALength(l)
         if available >= aLength, valid(bytes, formatABlocks(l, at: start)) { return .frame(.wmbus, length: aLength) }
         if available < l + 1 { return .needMore }
-        if available < aLength, !atEnd, WMBusCRC.matches(bytes, start..<(start + 10), at: start + 10) {
+        if available < aLength, available >= 12, !atEnd, WMBusCRC.matches(bytes, start..<(start + 10), at: start + 10) {
             return .needMore
         }
         return .frame(.wmbus, length: l + 1)
