@@ -284,6 +284,12 @@ enum WMBusVectors {
     /// (ENC 1); IV = M A CC SN 00 00 00; payload CRC, then CI 0x78 0C13 78563412 02FD1B 3412.
     static let ell = MBusTest.bytes("1E442D2C7856341201078D202A4523012013C94DD1109AD632231EFFFFD834")
 
+    /// The security profile B (mode 7) example of OMS Vol. 2 (Annex N; also in openmuc jmbus's tests):
+    /// gas meter ELS 12345678, ELL CI 0x8C, AFL with MCR 0x00000AB3 and an 8-byte MAC, CI 0x7A in
+    /// mode 7; key 00…0F; 28504.27 m3 at 2008-05-31 23:50.
+    static let omsMode7 = MBusTest.bytes(
+        "434493157856341233038C2075900F002C25B30A000021924D4F2FB66E017A75002007109058475F4BC91DF878B80A1B0F98B629024AAC727942BFC549233C0140829B93")
+
     static let keyLine = "KAM-12345678 = " + WMBusTest.key
 
     static let wrong = "KAM-12345678 = 0F0E0D0C0B0A09080706050403020100"
@@ -330,6 +336,23 @@ struct WMBusSecurityTests {
         let r = WMBusTest.readings(try WMBusTest.decode([V.ell], options: WMBusTest.options(V.keyLine)))
         #expect(r.map(\.quantity.rawValue) == ["volume", "digital_input"])
         #expect(r.first?.value == .number(ExactDecimal(12345678, exponent: -3)))
+    }
+
+    @Test func mode7OMSExample() throws {
+        let options = try WMBusTest.options("ELS-12345678 = " + WMBusTest.key)
+        let r = WMBusTest.readings(try WMBusTest.decode([V.omsMode7], options: options))
+        #expect(r.first?.meter == "ELS-12345678-33-03")
+        #expect(r.first?.value == .number(ExactDecimal(2850427, exponent: -2)))
+        #expect(r.first?.time?.description == "2008-05-31T23:50:00Z")
+        // A changed ciphertext byte: the MAC no longer matches.
+        var bad = V.omsMode7
+        bad[40] ^= 0x01
+        do {
+            _ = try WMBusTest.decode([bad], options: options)
+            Issue.record("decoded")
+        } catch {
+            #expect(error.message == "wrong key for meter ELS-12345678-33-03: the AFL MAC does not match")
+        }
     }
 
     @Test func mode7DerivedKey() throws {
