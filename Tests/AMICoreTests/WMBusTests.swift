@@ -201,6 +201,12 @@ struct WMBusTransportTests {
              meter: "KAM-12345678-01-07", quantities: ["volume"]),
         Case(name: "CI 0x8A short header without data", frame: "8A 2A 08 0000",
              meter: "KAM-12345678-01-07", quantities: [], events: ["permanent_error"]),
+        Case(name: "CI 0x70 application error", frame: "70 02",
+             meter: "KAM-12345678-01-07", quantities: [], events: ["application_error"]),
+        Case(name: "CI 0x74 alarm, short header", frame: "74 2A 04 0000 01",
+             meter: "KAM-12345678-01-07", quantities: [], events: ["alarm", "power_low"]),
+        Case(name: "CI 0x75 alarm, long header", frame: "75 21436587 7704 0E 16 2A 00 0000 01",
+             meter: "ACW-87654321-0E-16", quantities: [], events: ["alarm"]),
         Case(name: "manufacturer-specific CI 0xA2", frame: "A2 0102 0304",
              meter: "KAM-12345678-01-07", quantities: ["manufacturer_specific"]),
     ]
@@ -211,7 +217,9 @@ struct WMBusTransportTests {
         let readings = WMBusTest.readings(out)
         #expect(readings.map(\.quantity.rawValue).filter { $0 != "time_point" } == c.quantities)
         #expect(readings.allSatisfy { $0.meter == c.meter })
-        #expect(out.records.compactMap { if case .event(let e) = $0 { e.event } else { nil } } == c.events)
+        let events = out.records.compactMap { if case .event(let e) = $0 { e } else { nil } }
+        #expect(events.map(\.event) == c.events)
+        #expect(events.allSatisfy { $0.meter == c.meter })
     }
 
     @Test func volumeValue() throws {

@@ -16,7 +16,8 @@ public struct WMBusStreamState: Sendable {
 ///
 /// Output per frame: one `Reading` per data record, with the meter `MAN-IIIIIIII-VV-TT` of the long
 /// transport header when there is one, else of the link-layer address; then the events of the
-/// status byte. Manufacturer-specific application data (CI 0xA0–0xB7) is one `manufacturer_specific`
+/// status byte. An application error (CI 0x70, 0x6E, 0x6F) or alarm (CI 0x71, 0x74, 0x75) is one
+/// `application_error` or `alarm` event with the state byte as its code. Manufacturer-specific application data (CI 0xA0–0xB7) is one `manufacturer_specific`
 /// reading in hex, its note naming the CI and the byte it starts at. Offsets in errors are relative
 /// to the frame without its CRCs.
 public enum WMBusDecoder {
@@ -193,6 +194,30 @@ public enum WMBusDecoder {
             out.setMeter(link.meter, medium: MBusHeader.mediumNames[Int(link.deviceType)], provenance: provenance)
             let full = try expandCompact(frame, at: pos, state: state)
             _ = try records(full, 0..<full.count, context: context, state: &state, into: &out)
+        case 0x70, 0x6E, 0x6F, 0x71, 0x74, 0x75:
+            // Application error and alarm, without, with a short or with a long transport header
+            // (EN 13757-7 Table 2): one state byte (EN 13757-3 general application errors; the
+            // alarm state is the meter's own).
+            var meter = link
+            var start = pos + 1
+            var status: UInt8? = nil
+            if ci != 0x70 && ci != 0x71 {
+                let header = try tplHeader(frame, at: pos, long: ci == 0x6F || ci == 0x75, link: link)
+                start = header.end
+                try decipher(&frame, header: header, link: link, afl: afl, start: &start, context: context)
+                meter = header.meter
+                status = header.status
+            }
+            let code: UInt8 = start < frame.count ? frame[start] : 0
+            let isError = ci <= 0x70
+            out.record(.event(Event(
+                meter: meter.meter, event: isError ? "application_error" : "alarm", code: Hex.byte(code),
+                text: isError ? MBusHeader.applicationErrorText(code) : "alarm state",
+                time: context.receiveTime, provenance: provenance)))
+            if let st = status {
+                MBusHeader.statusEvents(st, manufacturerMask: 0xE0, meter: meter.meter, time: context.receiveTime,
+                                        provenance: provenance, into: &out)
+            }
         case 0xA0...0xB7:
             // Manufacturer-specific application layer (EN 13757-7 Table 2): kept as it is.
             out.setMeter(link.meter, medium: MBusHeader.mediumNames[Int(link.deviceType)], provenance: provenance)
