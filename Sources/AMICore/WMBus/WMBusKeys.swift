@@ -35,8 +35,6 @@ public struct WMBusKeys: Sendable, Equatable {
         }
     }
 
-    public var isEmpty: Bool { keys.isEmpty }
-
     /// The key of the meter `identity` (`MAN-IIIIIIII-VV-TT`), by its most specific name.
     func key(for identity: String) -> Secret? {
         let lower = identity.lowercased()

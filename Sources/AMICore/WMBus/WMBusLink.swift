@@ -164,7 +164,7 @@ public enum WMBusFraming {
 
 /// The link-layer header of a wireless M-Bus frame (EN 13757-4 §12.5.2): L, C, the manufacturer and
 /// the address (identification number, version, device type).
-public struct WMBusLinkHeader: Sendable, Equatable {
+public struct WMBusLinkHeader: Sendable {
     public var c: UInt8
     /// The manufacturer field as sent (little-endian).
     public var manufacturer: UInt16
@@ -187,15 +187,8 @@ public struct WMBusLinkHeader: Sendable, Equatable {
         MBusHeader.meterIdentity(manufacturer: manufacturer, id: id, version: version, medium: deviceType)
     }
 
-    /// The 8 digits of the identification number.
-    public var idDigits: String { Hex.string([id.0, id.1, id.2, id.3]).uppercased() }
-
     /// M and A as they are sent (8 bytes), the first half of the mode 5 IV.
     var addressBytes: [UInt8] {
         [UInt8(manufacturer & 0xFF), UInt8(manufacturer >> 8), id.3, id.2, id.1, id.0, version, deviceType]
-    }
-
-    public static func == (a: WMBusLinkHeader, b: WMBusLinkHeader) -> Bool {
-        a.addressBytes == b.addressBytes && a.c == b.c
     }
 }
