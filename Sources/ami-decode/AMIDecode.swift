@@ -14,7 +14,7 @@ struct AMIDecode: ParsableCommand {
     @Argument(help: "Input files; '-' or none means stdin.")
     var files: [String] = []
 
-    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr, dlms.")
+    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr, dlms, sml.")
     var `protocol`: String = "auto"
 
     @Option(name: .long, help: "Input layout: auto, hex, binary, jsonl.")
@@ -39,7 +39,7 @@ struct AMIDecode: ParsableCommand {
 
     func validate() throws {
         guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`) != nil else {
-            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr, dlms)")
+            throw ValidationError("unknown protocol '\(`protocol`)' (auto, \(ProtocolID.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard InputFormat(rawValue: input) != nil else {
             throw ValidationError("unknown input layout '\(input)' (auto, hex, binary, jsonl)")

@@ -7,6 +7,7 @@ public enum FuzzTargets {
         "iec62056-21": { decodeAll($0, protocols: [.iec62056_21], format: .binary) },
         // HDLC and wrapper framing, segment joining, and the interpreter behind them.
         "dlms": { decodeAll($0, protocols: [.dlms], format: .binary) },
+        "sml": { decodeAll($0, protocols: [.sml], format: .binary) },
         "hex": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .hex) },
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .jsonl) },
         "axdr": { axdr($0) },

@@ -301,6 +301,7 @@ public struct JSONLineWriter {
         case .iec62056_21: #""iec62056-21""#
         case .dsmr: #""dsmr""#
         case .dlms: #""dlms""#
+        case .sml: #""sml""#
         }
     }
 

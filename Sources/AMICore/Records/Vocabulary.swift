@@ -218,6 +218,7 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
     case dlms = "dlms"
+    case sml = "sml"
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied
