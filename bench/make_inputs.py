@@ -9,6 +9,8 @@
                                                 one per line, in order
     make_inputs.py dsmr OUT N FILE...         -> N P1 telegrams taken in turn from FILEs (each may
                                                 hold several), concatenated, CR LF line ends kept
+    make_inputs.py sml OUT N FILE...          -> N SML transport frames taken in turn from FILEs
+                                                (raw dumps), back to back
 """
 import re
 import sys
@@ -69,7 +71,30 @@ def main(argv):
             sys.exit("make_inputs: no telegrams in %s" % " ".join(argv[4:]))
         write_repeated(argv[2], items, int(argv[3]))
         return 0
+    if len(argv) >= 5 and argv[1] == "sml":
+        items = [f for path in argv[4:] for f in sml_frames(path)]
+        if not items:
+            sys.exit("make_inputs: no SML frames in %s" % " ".join(argv[4:]))
+        write_repeated(argv[2], items, int(argv[3]))
+        return 0
     sys.exit(__doc__)
+
+
+def sml_frames(path):
+    """The whole transport frames of a dump: from a start sequence to the end sequence with its
+    padding count and CRC (escapes and end sequences sit on 4-byte blocks from the start)."""
+    data = open(path, "rb").read()
+    start_seq, esc = b"\x1b\x1b\x1b\x1b\x01\x01\x01\x01", b"\x1b\x1b\x1b\x1b"
+    frames, i = [], data.find(start_seq)
+    while i >= 0:
+        p = i + 8
+        while p + 8 <= len(data) and not (data[p:p + 4] == esc and data[p + 4] == 0x1A):
+            p += 8 if data[p:p + 8] == esc * 2 else 4
+        if p + 8 > len(data):
+            break
+        frames.append(data[i:p + 8])
+        i = data.find(start_seq, p + 8)
+    return frames
 
 
 if __name__ == "__main__":
