@@ -22,24 +22,26 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "-" else None
     data = open(path, "rb").read() if path else sys.stdin.buffer.read()
     reader = SmlStreamReader()
-    reader.add(data)
     n = 0
-    while True:
-        try:
-            frame = reader.get_frame()
-        except Exception as e:  # a CRC error: smllib drops the frame and goes on
-            print(json.dumps({"frame": n, "error": "%s: %s" % (type(e).__name__, e)}))
+    # Fed as a serial port delivers it: the reader keeps only its last 50 KiB.
+    for i in range(0, len(data), 4096):
+        reader.add(data[i:i + 4096])
+        while True:
+            try:
+                frame = reader.get_frame()
+            except Exception as e:  # a CRC error: smllib drops the frame and goes on
+                print(json.dumps({"frame": n, "error": "%s: %s" % (type(e).__name__, e)}))
+                n += 1
+                continue
+            if frame is None:
+                break
+            try:
+                for entry in frame.get_obis():
+                    print(json.dumps({"frame": n, "obis": entry.obis.obis_code, "value": entry.value,
+                                      "scaler": entry.scaler, "unit": entry.unit, "status": entry.status}))
+            except Exception as e:
+                print(json.dumps({"frame": n, "error": "%s: %s" % (type(e).__name__, e)}))
             n += 1
-            continue
-        if frame is None:
-            break
-        try:
-            for entry in frame.get_obis():
-                print(json.dumps({"frame": n, "obis": entry.obis.obis_code, "value": entry.value,
-                                  "scaler": entry.scaler, "unit": entry.unit, "status": entry.status}))
-        except Exception as e:
-            print(json.dumps({"frame": n, "error": "%s: %s" % (type(e).__name__, e)}))
-        n += 1
     return 0
 
 
