@@ -16,11 +16,18 @@ does. AARQ, AARE and releases are decoded as they are (ami-decode does not decip
 initiate either).
 
 * gurux: ``GXCiphering.decrypt`` (gurux-dlms 1.0.203) for ciphered APDUs, then
-  ``GXDLMSTranslator(SIMPLE_XML).pduToXml``, the library's own XML of the APDU.
+  ``GXDLMSTranslator(SIMPLE_XML).pduToXml``, the library's own XML of the APDU (data values
+  decoded).
 * dlms-cosem: ``dlms_cosem.security.decrypt`` (dlms-cosem 25.1.0) for ciphered APDUs; their
   security header is split off here, since the library parses general-glo-ciphering but not the
   service-specific glo- APDUs. Then ``XDlmsApduFactory.apdu_from_bytes`` and the ``repr`` of the
-  parsed APDU (attrs classes: every field). dlms-cosem 25.1.0 cannot decipher APDUs protected
+  parsed APDU (attrs classes: every field). The library keeps the data of GET responses and SET
+  and ACTION requests as bytes; ``dlms_cosem.utils.parse_as_dlms_data`` decodes it here, as the
+  other decoders do.
+
+Both: the raw data of GET responses with data blocks is joined here, and the library's data
+decoder (gurux ``dataToXml``, dlms-cosem ``parse_as_dlms_data``) decodes it at the last block,
+as ami-decode does. dlms-cosem 25.1.0 cannot decipher APDUs protected
   with authentication only (security control 0x10: it takes the plaintext for ciphertext) and
   cannot parse GET requests with an entry descriptor; those count as failed.
 
@@ -61,22 +68,33 @@ def ap_title(apdu, tag):
 def security_header(apdu):
     """(system title or None, security control, invocation counter, ciphertext with tag) of a
     glo- or general-glo-ciphering APDU (A-XDR lengths, DLMS UA 1000-2 §9.2.7.2)."""
-    def length(i):
-        n = apdu[i]
-        if n < 0x80:
-            return n, i + 1
-        k = n & 0x7F
-        return int.from_bytes(apdu[i + 1:i + 1 + k], "big"), i + 1 + k
-
     i = 1
     title = None
     if apdu[0] == GENERAL_GLO:
-        n, i = length(i)
+        n, i = axdr_length(apdu, i)
         title = bytes(apdu[i:i + n])
         i += n
-    n, i = length(i)
+    n, i = axdr_length(apdu, i)
     body = apdu[i:i + n]
     return title, body[0], int.from_bytes(body[1:5], "big"), bytes(body[5:])
+
+
+def axdr_length(apdu, i):
+    """An A-XDR length at apdu[i]: (length, index after it)."""
+    n = apdu[i]
+    if n < 0x80:
+        return n, i + 1
+    k = n & 0x7F
+    return int.from_bytes(apdu[i + 1:i + 1 + k], "big"), i + 1 + k
+
+
+def data_block(apdu):
+    """(last block, raw data) of a get-response-with-datablock carrying raw data, else None
+    (tag, choice, invoke-id-and-priority, last-block, block-number, raw-data choice 0)."""
+    if len(apdu) > 9 and apdu[0] == 0xC4 and apdu[1] == 0x02 and apdu[8] == 0x00:
+        n, i = axdr_length(apdu, 9)
+        return apdu[3] != 0, apdu[i:i + n]
+    return None
 
 
 def main():
@@ -105,16 +123,31 @@ def main():
         def decode(apdu):
             write(translator.pduToXml(GXByteBuffer(bytearray(apdu))))
             write("\n")
+
+        def decode_data(data):
+            write(translator.dataToXml(GXByteBuffer(bytearray(data))))
+            write("\n")
     elif lib == "dlms-cosem":
         from dlms_cosem.connection import XDlmsApduFactory
+        from dlms_cosem.protocol.xdlms import ActionRequestNormal, GetResponseNormal, SetRequestNormal
         from dlms_cosem.security import SecurityControlField, decrypt
+        from dlms_cosem.utils import parse_as_dlms_data
+
+        with_data = (GetResponseNormal, SetRequestNormal, ActionRequestNormal)
 
         def decipher(apdu, title):
             _, control, counter, text = security_header(apdu)
             return decrypt(SecurityControlField.from_bytes(bytes([control])), title, counter, ek, text, ak)
 
         def decode(apdu):
-            write(repr(XDlmsApduFactory.apdu_from_bytes(bytes(apdu))))
+            parsed = XDlmsApduFactory.apdu_from_bytes(bytes(apdu))
+            write(repr(parsed))
+            write("\n")
+            if isinstance(parsed, with_data) and parsed.data:
+                decode_data(parsed.data)
+
+        def decode_data(data):
+            write(repr(parse_as_dlms_data(bytes(data))))
             write("\n")
     else:
         sys.exit("peer_dlms: unknown library %s (gurux or dlms-cosem)" % lib)
@@ -122,6 +155,7 @@ def main():
     frames = records = deciphered = failed = 0
     failed_frames = {}
     client_title = server_title = None
+    blocks = bytearray()
     start = time.perf_counter()
     for line in open(apdus_path):
         line = line.strip()
@@ -141,6 +175,13 @@ def main():
                 apdu = decipher(apdu, title)
                 deciphered += 1
             decode(apdu)
+            block = data_block(apdu)
+            if block:
+                blocks += block[1]
+                if block[0]:
+                    joined = bytes(blocks)
+                    blocks.clear()
+                    decode_data(joined)
             records += 1
         except Exception as e:
             failed += 1
