@@ -1,0 +1,40 @@
+import AMICore
+import ArgumentParser
+import Foundation
+
+/// The options of every command that opens an ami-store database: `--db` (else `$AMI_DB`), `--busy-timeout`.
+public struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "The database file (default: $AMI_DB).")
+    public var db: String?
+
+    @Option(name: .long, help: "Seconds to wait for another process's write lock before giving up (exit 75).")
+    public var busyTimeout: Int = 30
+
+    public init() {}
+
+    public func validate() throws {
+        guard (0...86_400).contains(busyTimeout) else { throw ValidationError("--busy-timeout wants 0 to 86400 seconds") }
+    }
+
+    /// Opens the store, or reports why not and exits.
+    public func open(_ diagnostics: Diagnostics, readOnly: Bool = false) -> MeterStore {
+        let env = ProcessInfo.processInfo.environment
+        guard let path = MeterStore.path(option: db, environment: env) else {
+            diagnostics.report(nil, "no database: give --db FILE or set AMI_DB")
+            ToolMain.exit(.usage)
+        }
+        do {
+            return try MeterStore(path: path, who: MeterStore.user(environment: env),
+                                  busyTimeout: Int32(busyTimeout * 1000), readOnly: readOnly)
+        } catch {
+            diagnostics.report(path, "\(error)")
+            ToolMain.exit((error as? SQLiteError)?.isBusy == true ? .tempFail : .ioError)
+        }
+    }
+}
+
+/// An ISO 8601 time option's value, or a usage error naming the option.
+public func parseTime(_ text: String, _ option: String) throws -> UTCTime {
+    guard let t = UTCTime(iso8601: text) else { throw ValidationError("\(option) wants an ISO 8601 time like 2026-01-05T00:00:00Z") }
+    return t
+}
