@@ -139,11 +139,14 @@ extension ReportContext {
     /// period, bars). The selection must hold exactly one group, quantity and unit.
     public func chartSeries(kind: String) throws -> ChartSeries {
         var series: [ChartSeries] = []
+        // What `all` stands for in a title: the meters or the node selected.
+        let selection = scope.filter.meters.isEmpty ? scope.filter.node ?? "all meters" : scope.filter.meters.joined(separator: ", ")
+        func name(_ group: String?) -> String { group == "all" ? selection : group ?? "no \(scope.by)" }
         switch kind {
         case "load-profile":
             for p in try profiles() {
                 let points = p.values.keys.sorted().map { (start: $0 - p.interval * 1000, end: $0, value: p.values[$0]!) }
-                series.append(ChartSeries(title: "\(p.quantity), \(p.group ?? "no \(scope.by)"), \(p.interval) s intervals",
+                series.append(ChartSeries(title: "\(p.quantity), \(name(p.group)), \(p.interval) s intervals",
                                           unit: p.unit, style: .line, points: points))
             }
         case "consumption":
@@ -157,7 +160,7 @@ extension ReportContext {
                     guard case .time(let s)? = r["start"], case .time(let e)? = r["end"], case .amount(let v)? = r["value"] else { return nil }
                     return (s.milliseconds, e.milliseconds, v)
                 }
-                series.append(ChartSeries(title: "\(k[1]) by \(scope.period.rawValue), \(k[0])", unit: k[2] == "-" ? nil : k[2],
+                series.append(ChartSeries(title: "\(k[1]) by \(scope.period.rawValue), \(name(k[0] == "-" ? nil : k[0]))", unit: k[2] == "-" ? nil : k[2],
                                           style: .bars, points: points))
             }
         default:
