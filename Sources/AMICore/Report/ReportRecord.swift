@@ -160,10 +160,11 @@ public struct ReportRow: Sendable, Equatable {
 
     public subscript(_ key: String) -> ReportValue? { fields.first { $0.0 == key }?.1 }
 
-    /// The row as one JSON line (without the newline): `{"type":…,"v":1,…}`.
+    /// The row as one JSON line (without the newline): `{"type":…,"v":1,…}`; absent (null) members
+    /// are left out, as ami-jsonl(5) wants.
     public var jsonLine: String {
         var s = "{\"type\":" + JSONText.quoted(type) + ",\"v\":1"
-        for (k, v) in fields { s += "," + JSONText.quoted(k) + ":" + v.json }
+        for (k, v) in fields where v != .null { s += "," + JSONText.quoted(k) + ":" + v.json }
         return s + "}"
     }
 }
