@@ -17,16 +17,7 @@ struct AMIReport: ParsableCommand {
 /// What every report takes: the database, the selection, the grouping, the zone and the format.
 struct ReportOptions: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
-    @Option(name: .long, help: "Only this meter (repeatable); the meters it replaced come along.")
-    var meter: [String] = []
-    @Option(name: .long, help: "Only meters under this hierarchy path.")
-    var node: String?
-    @Option(name: .long, help: "Only this quantity (repeatable).")
-    var quantity: [String] = []
-    @Option(name: .long, help: "From this time on (ISO 8601).")
-    var from: String?
-    @Option(name: .long, help: "Before this time (ISO 8601).")
-    var to: String?
+    @OptionGroup var selection: SelectionOptions
     @Option(name: .long, help: "Group by: meter, all, or a hierarchy level (region, substation…); default meter.")
     var by: String?
     @Option(name: .long, help: "IANA time zone of period boundaries and nights (default UTC).")
@@ -37,17 +28,11 @@ struct ReportOptions: ParsableArguments {
     func validate() throws {
         if let f = format, f != "jsonl" && f != "table" { throw ValidationError("--format is jsonl or table") }
         guard LocalTimeZone(tz) != nil else { throw ValidationError("--tz wants an IANA time zone like Europe/Amsterdam, not '\(tz)'") }
-        if let f = from { _ = try parseTime(f, "--from") }
-        if let t = to { _ = try parseTime(t, "--to") }
     }
 
     func scope(period: ReportPeriod = .total, by defaultBy: String = "meter") throws -> ReportScope {
         var s = ReportScope()
-        s.filter.meters = meter
-        s.filter.node = node
-        s.filter.quantities = quantity
-        s.filter.from = try from.map { try parseTime($0, "--from") }
-        s.filter.to = try to.map { try parseTime($0, "--to") }
+        s.filter = try selection.filter()
         s.by = by ?? defaultBy
         s.period = period
         s.zone = LocalTimeZone(tz)!
@@ -64,7 +49,7 @@ struct ReportOptions: ParsableArguments {
             let rows = try report(try ReportContext(store: store, scope: scope))
             let table = format.map { $0 == "table" } ?? (isatty(1) == 1)
             let text = table ? ReportTable.render(rows) : rows.map { $0.jsonLine + "\n" }.joined()
-            try Array(text.utf8).withUnsafeBytes { try CheckedOutput().write($0) }
+            try CheckedOutput().write(text)
         } catch is OutputClosed {
             ToolMain.exit(.ok)
         } catch {
@@ -267,7 +252,7 @@ extension AMIReport {
             }
             do {
                 if output == "-" {
-                    try Array(svg.utf8).withUnsafeBytes { try CheckedOutput().write($0) }
+                    try CheckedOutput().write(svg)
                 } else {
                     // Written beside the target, then renamed over it: a reader never sees half a file.
                     let url = URL(fileURLWithPath: output)
