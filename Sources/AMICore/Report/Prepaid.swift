@@ -1,11 +1,11 @@
 /// Prepaid segments come from the billing tables that ami-bill adds to the database; ami-report
 /// reads no other source for them and makes up no figures (ami-report(1), prepaid).
 extension ReportContext {
-    /// The billing tables in the database (names starting `prepaid`, `account`, `payment` or `bill`).
+    /// The billing tables in the database (`account`, `ledger`, `bill`, `tariff`, or names starting `prepaid`).
     public func billingTables() throws -> [String] {
         let s = try store.db.statement("""
-            SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'prepaid%' OR name LIKE 'account%'
-                OR name LIKE 'payment%' OR name LIKE 'bill%') ORDER BY name
+            SELECT name FROM sqlite_master WHERE type = 'table'
+                AND (name IN ('account', 'ledger', 'bill', 'tariff') OR name LIKE 'prepaid%') ORDER BY name
             """)
         var out: [String] = []
         while try s.step() { out.append(s.text(0) ?? "") }
