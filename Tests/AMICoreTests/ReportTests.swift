@@ -85,6 +85,29 @@ import Testing
         #expect(Self.cells(hours, "start value") == ["2026-01-05T18:00:00Z 80", "2026-01-05T19:00:00Z 40"])
     }
 
+    @Test func daysAcrossDaylightSavingChangesHave23And25Hours() throws {
+        let f = try StoreFixture()
+        // One Wh an hour from local midnight of 28 March to local midnight of 26 October, Amsterdam
+        // (UTC+1 in winter, UTC+2 in summer).
+        let first = UTCTime(iso8601: "2026-03-27T23:00:00Z")!.milliseconds
+        let hours = Int((UTCTime(iso8601: "2026-10-25T23:00:00Z")!.milliseconds - first) / 3_600_000)
+        try f.ingest((1...hours).map { readingLine(value: "1", time: UTCTime(milliseconds: first + Int64($0) * 3_600_000).description,
+                                                    interval: 3600) }, chunkSize: 10_000)
+        let days = try Self.report(f, period: .day, zone: "Europe/Amsterdam").consumption()
+        #expect(days.count == 212)
+        #expect(Self.cells(Array(days.prefix(3)), "start value") == [
+            "2026-03-27T23:00:00Z 24", "2026-03-28T23:00:00Z 23", "2026-03-29T22:00:00Z 24",
+        ])
+        #expect(Self.cells(Array(days.suffix(2)), "start end value") == [
+            "2026-10-23T22:00:00Z 2026-10-24T22:00:00Z 24", "2026-10-24T22:00:00Z 2026-10-25T23:00:00Z 25",
+        ])
+        let months = try Self.report(f, period: .month, zone: "Europe/Amsterdam").consumption()
+        // March: 4 days, one of 23 hours; April: 30 × 24; October: 25 days, one of 25 hours.
+        #expect(Self.cells(months, "start value").first == "2026-02-28T23:00:00Z 95")
+        #expect(Self.cells(months, "start value").dropFirst().first == "2026-03-31T22:00:00Z 720")
+        #expect(Self.cells(months, "start value").last == "2026-09-30T22:00:00Z 601")
+    }
+
     @Test func loadProfileAndPeakDemand() throws {
         let f = try Self.dataset()
         let profile = try Self.report(f, meters: ["E2"]).loadProfile()
