@@ -56,7 +56,7 @@ extension ReportContext {
         var rows: [ReportRow] = []
         for c in try channels({ $0.quantity == "volume" && $0.interval > 0 && $0.isTotal }) {
             guard let m = meter(c.meter) else { continue }
-            let length = c.interval * 1000
+            let length = c.interval
             var nightMin: [Int: ExactAmount] = [:]
             try intervals(c) { r in
                 guard let v = r.value else { return }
@@ -95,7 +95,7 @@ extension ReportContext {
             var first: Int64?, last: Int64?, count: Int64 = 0
             try intervals(c) { r in
                 guard r.quality.contains(.reverseFlow) || (r.value.map { $0.significand < 0 } ?? false) else { return }
-                first = first ?? r.time - c.interval * 1000
+                first = first ?? r.time - c.interval
                 last = r.time
                 count += 1
             }

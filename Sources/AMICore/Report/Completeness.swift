@@ -10,7 +10,7 @@ extension ReportContext {
         var tallies: [String?: Tally] = [:]
         for c in try channels({ $0.interval > 0 && (wanted?.contains($0.quantity) ?? true) }) {
             guard let m = meter(c.meter) else { continue }
-            let length = c.interval * 1000
+            let length = c.interval
             var first: Int64?, last: Int64?
             var received: Int64 = 0, estimated: Int64 = 0
             try intervals(c) { r in

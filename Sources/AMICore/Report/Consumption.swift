@@ -19,12 +19,12 @@ extension ReportContext {
     /// register; the tariff registers, added. An interval counts in the period its start falls in;
     /// a register advance in the period that holds the instant before the later reading (so a
     /// reading at midnight closes the day before); a decrease is left out.
-    func meterConsumption(_ use: ((ReportChannel) -> Bool)? = nil) throws -> [MeterConsumption] {
+    func meterConsumption(_ use: ((StoredChannel) -> Bool)? = nil) throws -> [MeterConsumption] {
         let wanted = scope.filter.quantities.isEmpty ? Self.cumulativeQuantities : Set(scope.filter.quantities)
         let channels = try self.channels(use ?? { wanted.contains($0.quantity) && $0.isCurrent })
         struct Key: Hashable { var meter: Int64; var quantity: String; var unit: String? }
         var keys: [Key] = []
-        var byKey: [Key: [ReportChannel]] = [:]
+        var byKey: [Key: [StoredChannel]] = [:]
         for c in channels {
             let k = Key(meter: c.meter, quantity: c.quantity, unit: c.unit)
             if byKey[k] == nil { keys.append(k) }
@@ -34,7 +34,7 @@ extension ReportContext {
         for k in keys {
             guard let m = meter(k.meter) else { continue }
             let cs = byKey[k]!
-            let chosen: [ReportChannel]
+            let chosen: [StoredChannel]
             if let i = cs.first(where: { $0.interval > 0 && ($0.tariff ?? 0) == 0 }) {
                 chosen = [i]
             } else if let t = cs.first(where: { $0.interval == 0 && $0.isTotal }) {
@@ -51,11 +51,11 @@ extension ReportContext {
         return out
     }
 
-    private func add(_ c: ReportChannel, to mc: inout MeterConsumption) throws {
+    private func add(_ c: StoredChannel, to mc: inout MeterConsumption) throws {
         if c.interval > 0 {
             try intervals(c) { r in
                 guard let v = r.value else { return }
-                let p = periodStart(r.time - c.interval * 1000)
+                let p = periodStart(r.time - c.interval)
                 try mc.byPeriod[p, default: .zero].add(Int128(v.significand), exponent: v.exponent)
             }
             return

@@ -6,6 +6,7 @@ extension ReportContext {
         var group: String?
         var quantity: String
         var unit: String?
+        /// Seconds.
         var interval: Int64
         var values: [Int64: ExactAmount] = [:]
     }
@@ -24,7 +25,7 @@ extension ReportContext {
             guard let m = meter(c.meter), seen.insert(MeterKey(meter: c.meter, quantity: c.quantity, unit: c.unit)).inserted else {
                 continue
             }
-            let k = Key(group: group(m), quantity: c.quantity, unit: c.unit, interval: c.interval)
+            let k = Key(group: group(m), quantity: c.quantity, unit: c.unit, interval: c.interval / 1000)
             if profiles[k] == nil {
                 order.append(k)
                 profiles[k] = Profile(group: k.group, quantity: k.quantity, unit: k.unit, interval: k.interval)

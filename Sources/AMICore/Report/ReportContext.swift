@@ -31,24 +31,6 @@ public struct ReportMeter: Sendable {
     public var removed: Int64?
 }
 
-/// A stored channel as reports see it.
-struct ReportChannel: Sendable {
-    var id: Int64
-    var meter: Int64
-    var quantity: String
-    var obis: String?
-    var unit: String?
-    /// Seconds; 0 for a register.
-    var interval: Int64
-    var tariff: Int64?
-    var storage: Int64?
-    var function: String?
-
-    /// A current value (not a stored historic value, not a maximum or minimum).
-    var isCurrent: Bool { (storage ?? 0) == 0 && (function ?? "instantaneous") == "instantaneous" }
-    var isTotal: Bool { isCurrent && (tariff ?? 0) == 0 }
-}
-
 /// One stored reading.
 struct StoredReading {
     var time: Int64
@@ -162,23 +144,12 @@ public final class ReportContext {
     // MARK: data
 
     /// The channels of the selected meters that `keep` accepts, by meter and id.
-    func channels(_ keep: (ReportChannel) -> Bool) throws -> [ReportChannel] {
-        let s = try store.db.statement("""
-            SELECT id, meter, quantity, obis, unit, interval, tariff, storage, function FROM channel ORDER BY meter, id
-            """)
-        var out: [ReportChannel] = []
-        while try s.step() {
-            guard meterByID[s.int64(1)] != nil else { continue }
-            let c = ReportChannel(id: s.int64(0), meter: s.int64(1), quantity: s.text(2) ?? "", obis: s.text(3), unit: s.text(4),
-                                  interval: s.int64(5), tariff: s.optionalInt64(6), storage: s.optionalInt64(7),
-                                  function: s.text(8))
-            if keep(c) { out.append(c) }
-        }
-        return out
+    func channels(_ keep: (StoredChannel) -> Bool) throws -> [StoredChannel] {
+        try store.channels().filter { meterByID[$0.meter] != nil && keep($0) }
     }
 
     /// The readings of channel `c` stored at times in [from, to), in time order.
-    func readings(_ c: ReportChannel, from: Int64?, to: Int64?, _ body: (StoredReading) throws -> Void) throws {
+    func readings(_ c: StoredChannel, from: Int64?, to: Int64?, _ body: (StoredReading) throws -> Void) throws {
         let s = try store.db.statement("""
             SELECT time, value, exponent, quality FROM reading WHERE channel = ?1 AND time >= ?2 AND time < ?3 ORDER BY time
             """)
@@ -192,7 +163,7 @@ public final class ReportContext {
     }
 
     /// The last reading with a value of channel `c` before `t`.
-    func reading(_ c: ReportChannel, before t: Int64) throws -> StoredReading? {
+    func reading(_ c: StoredChannel, before t: Int64) throws -> StoredReading? {
         let s = try store.db.statement("""
             SELECT time, value, exponent, quality FROM reading WHERE channel = ? AND time < ? AND value IS NOT NULL
             ORDER BY time DESC LIMIT 1
@@ -207,9 +178,8 @@ public final class ReportContext {
 
     /// The readings of interval channel `c` whose intervals start in the window (an interval reading
     /// is stored at the end of its interval).
-    func intervals(_ c: ReportChannel, _ body: (StoredReading) throws -> Void) throws {
-        let length = c.interval * 1000
-        try readings(c, from: scope.from.map { $0 + length }, to: scope.to.map { $0 + length }, body)
+    func intervals(_ c: StoredChannel, _ body: (StoredReading) throws -> Void) throws {
+        try readings(c, from: scope.from.map { $0 + c.interval }, to: scope.to.map { $0 + c.interval }, body)
     }
 }
 
