@@ -17,6 +17,8 @@ public struct AnomalyOptions: Sendable {
 /// Anomalies: water leaks, reverse flow, tamper and fault events, zero consumption on an active
 /// meter, sudden changes against the meter's own history.
 extension ReportContext {
+    /// Anomaly rows of the kinds `o` names, kind by kind (leak, reverse-flow, tamper and fault by
+    /// time, zero-consumption, sudden-change).
     public func anomalies(_ o: AnomalyOptions) throws -> [ReportRow] {
         var rows: [ReportRow] = []
         if o.kinds.contains("leak") { rows += try leaks(o) }

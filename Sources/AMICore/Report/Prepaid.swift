@@ -2,7 +2,7 @@
 /// reads no other source for them and makes up no figures (ami-report(1), prepaid).
 extension ReportContext {
     /// The billing tables in the database (`account`, `ledger`, `bill`, `tariff`, or names starting `prepaid`).
-    public func billingTables() throws -> [String] {
+    func billingTables() throws -> [String] {
         let s = try store.db.statement("""
             SELECT name FROM sqlite_master WHERE type = 'table'
                 AND (name IN ('account', 'ledger', 'bill', 'tariff') OR name LIKE 'prepaid%') ORDER BY name

@@ -1,6 +1,7 @@
 /// VEE statistics from the store's quality flags: per group, readings stored, actual, estimated,
 /// known missing, flagged by validation, and the count of each quality code (ami-report(1), vee).
 extension ReportContext {
+    /// VEE statistics rows, one per group, of the readings stored in the window.
     public func veeStatistics() throws -> [ReportRow] {
         var codeOfBit: [Int: String] = [:]
         let q = try store.db.statement("SELECT bit, code FROM quality_code")
