@@ -108,6 +108,22 @@ import Testing
         #expect(Self.cells(months, "start value").last == "2026-09-30T22:00:00Z 601")
     }
 
+    @Test func multipliersAndTariffRegistersWithoutATotal() throws {
+        let f = try Self.dataset()
+        // E2's registry multiplier 2.5 (a current transformer, say) scales its 1000 Wh exactly.
+        _ = try f.store.importRegistry(#"{"type":"meter","v":1,"meter":"E2","multiplier":2.5,"status":"active","node":"ACME/North"}"#,
+                                       format: .jsonl, run: nil) { _, _ in }
+        #expect(Self.cells(try Self.report(f, meters: ["E2"]).consumption(), "value") == ["2500.0"])
+        // A meter with tariff registers and no total (DSMR): their advances add up.
+        try f.ingest([
+            readingLine("D1", obis: "1-0:1.8.1", value: "100.5", time: "2026-01-05T00:00:00Z", tariff: 1),
+            readingLine("D1", obis: "1-0:1.8.2", value: "200", time: "2026-01-05T00:00:00Z", tariff: 2),
+            readingLine("D1", obis: "1-0:1.8.1", value: "150.25", time: "2026-01-06T00:00:00Z", tariff: 1),
+            readingLine("D1", obis: "1-0:1.8.2", value: "230", time: "2026-01-06T00:00:00Z", tariff: 2),
+        ])
+        #expect(Self.cells(try Self.report(f, period: .day, meters: ["D1"]).consumption(), "start value") == ["2026-01-05T00:00:00Z 79.75"])
+    }
+
     @Test func loadProfileAndPeakDemand() throws {
         let f = try Self.dataset()
         let profile = try Self.report(f, meters: ["E2"]).loadProfile()
