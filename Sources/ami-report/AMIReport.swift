@@ -20,7 +20,7 @@ struct ReportOptions: ParsableArguments {
     @OptionGroup var selection: SelectionOptions
     @Option(name: .long, help: "Group by: meter, all, or a hierarchy level (region, substation…); default meter.")
     var by: String?
-    @Option(name: .long, help: "IANA time zone of period boundaries and nights (default UTC).")
+    @Option(name: .long, help: "IANA time zone of period boundaries and nights.")
     var tz: String = "UTC"
     @Option(name: .long, help: "jsonl or table (default: table when stdout is a terminal).")
     var format: String?
@@ -118,7 +118,7 @@ extension AMIReport {
     struct NotRead: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "not-read", abstract: "Meters not read for some days.")
         @OptionGroup var options: ReportOptions
-        @Option(name: .long, help: "Days without a reading (default 3).")
+        @Option(name: .long, help: "Days without a reading.")
         var days: Int = 3
         @Option(name: .long, help: "The time to count from (ISO 8601; default now).")
         var now: String?
@@ -147,13 +147,13 @@ extension AMIReport {
         @OptionGroup var options: ReportOptions
         @Option(name: .long, help: "Kinds, comma-separated (default all): \(AnomalyOptions.allKinds.joined(separator: ", ")).")
         var kind: String?
-        @Option(name: .long, help: "Nights in a row with flow for a leak (default 3).")
+        @Option(name: .long, help: "Nights in a row with flow for a leak.")
         var nights: Int = 3
-        @Option(name: .long, help: "The night, local hours START-END (default 1-5).")
+        @Option(name: .long, help: "The night, local hours START-END.")
         var night: String = "1-5"
-        @Option(name: .long, help: "Days of history a day is compared with (default 7).")
+        @Option(name: .long, help: "Days of history a day is compared with.")
         var history: Int = 7
-        @Option(name: .long, help: "Sudden change factor (default 3).")
+        @Option(name: .long, help: "Sudden change factor.")
         var factor: String = "3"
 
         func anomalyOptions() throws -> AnomalyOptions {
@@ -189,9 +189,9 @@ extension AMIReport {
         static let configuration = CommandConfiguration(abstract: "Inductive and capacitive ratios against limits.")
         @OptionGroup var options: ReportOptions
         @OptionGroup var period: PeriodOption
-        @Option(name: .long, help: "Largest inductive ratio kvarh/kWh allowed (default 0.33).")
+        @Option(name: .long, help: "Largest inductive ratio varh/Wh allowed.")
         var inductiveLimit: String = "0.33"
-        @Option(name: .long, help: "Largest capacitive ratio allowed (default 0.33).")
+        @Option(name: .long, help: "Largest capacitive ratio varh/Wh allowed.")
         var capacitiveLimit: String = "0.33"
         func validate() throws {
             _ = try decimalOption(inductiveLimit, "--inductive-limit")
@@ -206,7 +206,7 @@ extension AMIReport {
     struct Top: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The largest consumers over the window.")
         @OptionGroup var options: ReportOptions
-        @Option(name: .long, help: "How many per quantity (default 10).")
+        @Option(name: .long, help: "How many per quantity.")
         var limit: Int = 10
         func validate() throws { guard limit > 0 else { throw ValidationError("--limit wants a positive number") } }
         func run() throws { try options.run { try $0.topConsumers(limit: limit) } }
@@ -229,7 +229,7 @@ extension AMIReport {
         @OptionGroup var options: ReportOptions
         @Argument(help: "load-profile or consumption.")
         var kind: String
-        @Option(name: .long, help: "For consumption: hour, day or month (default day).")
+        @Option(name: .long, help: "For consumption: hour, day or month.")
         var period: String = "day"
         @Option(name: .shortAndLong, help: "The SVG file ('-' for stdout).")
         var output: String
