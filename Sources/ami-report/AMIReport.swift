@@ -28,6 +28,8 @@ struct ReportOptions: ParsableArguments {
     func validate() throws {
         if let f = format, f != "jsonl" && f != "table" { throw ValidationError("--format is jsonl or table") }
         guard LocalTimeZone(tz) != nil else { throw ValidationError("--tz wants an IANA time zone like Europe/Amsterdam, not '\(tz)'") }
+        let f = try selection.filter()
+        if let from = f.from, let to = f.to, from >= to { throw ValidationError("--from must be before --to") }
     }
 
     func scope(period: ReportPeriod = .total, by defaultBy: String = "meter") throws -> ReportScope {
