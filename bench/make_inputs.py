@@ -9,9 +9,21 @@
                                                 one per line, in order
     make_inputs.py dsmr OUT N FILE...         -> N P1 telegrams taken in turn from FILEs (each may
                                                 hold several), concatenated, CR LF line ends kept
+    make_inputs.py dlms CORPUS.jsonl PREFIX N -> from the complete APDUs of the DLMS corpus
+                                                (../shared/corpus/dlms/frames.jsonl, in capture
+                                                order), N bare APDUs a line as lowercase hex, the
+                                                corpus repeated:
+                                                PREFIX-plain.hex: every APDU, ciphered service
+                                                  APDUs replaced by their plaintext (nothing to
+                                                  decipher);
+                                                PREFIX-ciphered.hex: the APDUs of the sessions that
+                                                  cipher, as sent (general-glo- and glo- APDUs to
+                                                  decipher with the corpus's test keys; their AARQ,
+                                                  AARE and releases as they are)
     make_inputs.py sml OUT N FILE...          -> N SML transport frames taken in turn from FILEs
                                                 (raw dumps), back to back
 """
+import json
 import re
 import sys
 
@@ -53,6 +65,29 @@ def telegrams(path):
     return out
 
 
+# Tags of ciphered xDLMS service APDUs: glo- (0xC8-0xCF), general-glo- and general-ded-ciphering.
+CIPHERED_SERVICE_TAGS = set(range(0xC8, 0xD0)) | {0xDB, 0xDC}
+
+
+def dlms_apdus(path):
+    """(plain, ciphered) APDU hex lists from the corpus: see the docstring."""
+    records = [json.loads(line) for line in open(path) if line.strip()]
+    ciphering = {r["session"] for r in records if r.get("ciphered")}
+    plain, ciphered = [], []
+    for r in records:
+        pdu = r.get("pdu_hex")
+        if not pdu:
+            continue
+        wire = pdu.lower()
+        is_service = int(wire[:2], 16) in CIPHERED_SERVICE_TAGS
+        if is_service and not r.get("plain_pdu_hex"):
+            sys.exit("make_inputs: %s seq %s: a ciphered APDU without its plaintext" % (r["session"], r["seq"]))
+        plain.append(r["plain_pdu_hex"].lower() if is_service else wire)
+        if r["session"] in ciphering:
+            ciphered.append(wire)
+    return plain, ciphered
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "mbus":
         frames = sample_frames(argv[2])
@@ -70,6 +105,12 @@ def main(argv):
         if not items:
             sys.exit("make_inputs: no telegrams in %s" % " ".join(argv[4:]))
         write_repeated(argv[2], items, int(argv[3]))
+        return 0
+    if len(argv) == 5 and argv[1] == "dlms":
+        plain, ciphered = dlms_apdus(argv[2])
+        n = int(argv[4])
+        write_repeated(argv[3] + "-plain.hex", [a.encode() for a in plain], n, b"\n")
+        write_repeated(argv[3] + "-ciphered.hex", [a.encode() for a in ciphered], n, b"\n")
         return 0
     if len(argv) >= 5 and argv[1] == "sml":
         items = [f for path in argv[4:] for f in sml_frames(path)]

@@ -59,7 +59,8 @@ struct AMIDecode: ParsableCommand {
         do {
             options.dlmsSecurity = try dlmsSecurity()
         } catch {
-            diagnostics.report(keyFile ?? "environment", "\(error)")
+            // The message names the key file or the variable.
+            diagnostics.report(nil, "\(error)")
             ToolMain.exit(.config)
         }
         let sink = RecordOutput(diagnostics: diagnostics, lineBuffered: lineBuffered)
@@ -69,13 +70,14 @@ struct AMIDecode: ParsableCommand {
         ToolMain.exit(status)
     }
 
-    /// DLMS keys from `--key-file` or AMI_DLMS_EK / AMI_DLMS_AK; nil when none are given.
-    func dlmsSecurity() throws -> SecurityContext? {
-        let env = ProcessInfo.processInfo.environment
-        let secrets = try keyFile.map { try Secrets(keyFile: $0, environment: env) } ?? Secrets(environment: env)
-        guard let ek = try secrets.key("ek", environmentName: "AMI_DLMS_EK", byteCount: 16).flatMap({ DLMSKey($0.bytes) }),
-              let ak = try secrets.key("ak", environmentName: "AMI_DLMS_AK", byteCount: 16).flatMap({ DLMSKey($0.bytes) })
-        else { return nil }
+    /// DLMS keys from `--key-file` or AMI_DLMS_EK / AMI_DLMS_AK; nil when none are given. A key
+    /// file that cannot be read, is open to others, is malformed or lacks ek or ak throws.
+    func dlmsSecurity() throws(SecretError) -> SecurityContext? {
+        let secrets = try DLMSSecrets(keyFile: keyFile, environment: ProcessInfo.processInfo.environment)
+        guard let ek = secrets.encryptionKey, let ak = secrets.authenticationKey else {
+            if let keyFile { throw SecretError("\(keyFile): needs ek and ak (or AMI_DLMS_EK and AMI_DLMS_AK)") }
+            return nil
+        }
         // Deciphering uses the senders' system titles; this side's own title is never used.
         return SecurityContext(systemTitle: [UInt8](repeating: 0, count: 8), ek: ek, ak: ak)
     }

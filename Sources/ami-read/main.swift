@@ -80,6 +80,7 @@ struct DLMS: ParsableCommand {
         _ = try settings()
     }
 
+    /// Everything but the keys and the password (`addSecrets`).
     func settings() throws -> DLMSReadSettings {
         let env = ProcessInfo.processInfo.environment
         let connection: DLMSReadSettings.Connection
@@ -130,26 +131,6 @@ struct DLMS: ParsableCommand {
             }
             s.client.systemTitle = t
         }
-        let secrets: Secrets
-        if let keyFile {
-            do { secrets = try Secrets(keyFile: keyFile, environment: env) } catch { throw ValidationError(error.description) }
-        } else {
-            secrets = Secrets(environment: env)
-        }
-        do {
-            s.client.encryptionKey = try secrets.key("ek", environmentName: "AMI_DLMS_EK", byteCount: 16).flatMap { DLMSKey($0.bytes) }
-            s.client.authenticationKey = try secrets.key("ak", environmentName: "AMI_DLMS_AK", byteCount: 16).flatMap { DLMSKey($0.bytes) }
-        } catch {
-            throw ValidationError(error.description)
-        }
-        s.client.password = secrets.text("password", environmentName: "AMI_DLMS_PASSWORD")
-        if authentication == .low, s.client.password == nil {
-            throw ValidationError("--auth low needs a password: 'password = …' in --key-file, or AMI_DLMS_PASSWORD")
-        }
-        if authentication == .hlsGMAC || protection != .none,
-           s.client.encryptionKey == nil || s.client.authenticationKey == nil {
-            throw ValidationError("--auth hls-gmac and --security need ek and ak: in --key-file, or AMI_DLMS_EK and AMI_DLMS_AK")
-        }
         s.tasks = [.identity]
         // A clock set first is read back after it.
         if setClock { s.tasks.append(.setClock) }
@@ -183,6 +164,28 @@ struct DLMS: ParsableCommand {
         return s
     }
 
+    /// The keys and the password from --key-file or the environment, and a check that what the
+    /// authentication and protection need is there. An unusable key file or key variable, or a key
+    /// file without what is needed, throws `SecretError` (exit 78); keys missing with no key file
+    /// given, a usage error.
+    func addSecrets(to s: inout DLMSReadSettings) throws {
+        let secrets = try DLMSSecrets(keyFile: keyFile, environment: ProcessInfo.processInfo.environment)
+        s.client.encryptionKey = secrets.encryptionKey
+        s.client.authenticationKey = secrets.authenticationKey
+        s.client.password = secrets.password
+        var missing: String? = nil
+        if s.client.authentication == .low, s.client.password == nil {
+            missing = "--auth low needs a password: 'password = …' in --key-file, or AMI_DLMS_PASSWORD"
+        } else if s.client.authentication == .hlsGMAC || s.client.protection != .none,
+                  s.client.encryptionKey == nil || s.client.authenticationKey == nil {
+            missing = "--auth hls-gmac and --security need ek and ak: in --key-file, or AMI_DLMS_EK and AMI_DLMS_AK"
+        }
+        if let missing {
+            guard let keyFile else { throw ValidationError(missing) }
+            throw SecretError("\(keyFile): \(missing)")
+        }
+    }
+
     func profileSelection() throws -> DLMSProfileSelection {
         if let entries {
             guard from == nil, to == nil else { throw ValidationError("give --entries or --from/--to, not both") }
@@ -202,8 +205,15 @@ struct DLMS: ParsableCommand {
     func run() throws {
         ToolMain.prepare()
         let diagnostics = Diagnostics(program: "ami-read")
+        var s = try settings()
+        do {
+            try addSecrets(to: &s)
+        } catch let error as SecretError {
+            diagnostics.report(nil, error.description)
+            ToolMain.exit(.config)
+        }
         let output = RecordOutput(diagnostics: diagnostics, lineBuffered: true)
-        ToolMain.exit(ReadDLMS.run(try settings(), output: output))
+        ToolMain.exit(ReadDLMS.run(s, output: output))
     }
 }
 
