@@ -11,7 +11,8 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   jsonl: ``{"type":"frame","v":1,"hex":...,"protocol":...}`` lines made from all of these;
   dlms: the raw frames of each ``dlms/frames.jsonl`` session, back to back and alone;
   dlms-apdu: every ``pdu_hex`` and ``plain_pdu_hex`` of ``dlms/frames.jsonl``; axdr: the data of
-  its plain GET responses (normal, with data); wmbus: the telegrams of
+  its plain GET responses (normal, with data); sml: the ``sml`` frames and raw dumps (``.bin``);
+  wmbus: the telegrams of
   ``wmbus/wmbusmeters-cases.jsonl`` (without CRCs, and in format A), alone and back to back;
 * for wmbus and hex, ``samples/wmbus/wmbus-frames.txt`` (hex lines and receiver lines);
 * the shipped ``samples/`` (always);
@@ -26,7 +27,7 @@ import json
 import os
 import sys
 
-TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus"]
+TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus", "sml"]
 HEX = set("0123456789abcdefABCDEF")
 
 
@@ -158,9 +159,14 @@ def main():
     seeds["mbus"].append((b"".join(f for f, _ in mbus[:8]), "samples"))
     seeds["dsmr"] = list(dsmr)
     seeds["iec62056-21"] = list(iec)
+    sml = [(read(p), "samples") for p in files(os.path.join(samples, "sml"), ".bin")]
+    if corpus:
+        sml += [(read(p), "corpus") for p in files(os.path.join(corpus, "sml"), ".bin")]
+    seeds["sml"] = sml
     seeds["hex"] = list(hex_texts)
     seeds["hex"] += [(data.hex().upper().encode() + b"\n", where) for data, where in dsmr + iec]
-    for protocol, frames in (("mbus", mbus), ("dsmr", dsmr), ("iec62056-21", iec)):
+    seeds["hex"] += [(data.hex().upper().encode() + b"\n", where) for data, where in sml[:20]]
+    for protocol, frames in (("mbus", mbus), ("dsmr", dsmr), ("iec62056-21", iec), ("sml", sml[:20])):
         seeds["jsonl"] += [(frame_line(data, protocol), where) for data, where in frames]
     if mbus:
         first = mbus[0][0]

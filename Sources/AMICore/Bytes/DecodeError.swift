@@ -15,6 +15,8 @@ public enum DecodeLayer: String, Sendable, Equatable, CaseIterable {
     case wmbusLink = "wmbus-link"
     case wmbusTransport = "wmbus-tpl"
     case wmbusSecurity = "wmbus-security"
+    case smlTransport = "sml-transport"
+    case sml = "sml"
 }
 
 /// A typed decoding failure: where (absolute byte offset in the input it was found in, and layer) and why.

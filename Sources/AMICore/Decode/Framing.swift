@@ -99,6 +99,9 @@ public enum Codecs {
         if (protocols.contains(.dsmr) || protocols.contains(.iec62056_21)), TextTelegramFraming.startBytes.contains(b) {
             return TextTelegramFraming.scan(bytes, at: start, end: end, atEnd: atEnd, protocols: protocols)
         }
+        if protocols.contains(.sml), b == 0x1B {
+            return SMLTransport.scan(bytes, at: start, end: end, atEnd: atEnd)
+        }
         if protocols.contains(.dlms) {
             if b == 0x7E { return ScanResult(HDLCFrame.scan(bytes, at: start, end: end, atEnd: atEnd)) }
             // The wrapper's version field, 0x0001.
@@ -125,6 +128,7 @@ public enum Codecs {
         }
         case .mbus: try MBusDecoder.decode(frame, context: context, into: &out)
         case .wmbus: try WMBusDecoder.decode(frame, context: context, state: &state.wmbus, into: &out)
+        case .sml: try SMLDecoder.decode(frame, context: context, into: &out)
         case .dsmr: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
             try DSMRDecoder.decode(frame, context: context, into: &o)
         }

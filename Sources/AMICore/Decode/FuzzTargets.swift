@@ -9,6 +9,7 @@ public enum FuzzTargets {
         "dlms": { decodeAll($0, protocols: [.dlms], format: .binary) },
         // Frames one after another by their L fields, deciphered with a test key for KAM-12345678.
         "wmbus": { decodeAll($0, protocols: [.wmbus], format: .binary, wmbusKeys: wmbusTestKeys) },
+        "sml": { decodeAll($0, protocols: [.sml], format: .binary) },
         "hex": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .hex) },
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .jsonl) },
         "axdr": { axdr($0) },

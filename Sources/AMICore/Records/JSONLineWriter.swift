@@ -302,6 +302,7 @@ public struct JSONLineWriter {
         case .dsmr: #""dsmr""#
         case .dlms: #""dlms""#
         case .wmbus: #""wmbus""#
+        case .sml: #""sml""#
         }
     }
 

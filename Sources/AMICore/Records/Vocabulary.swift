@@ -221,6 +221,7 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case dlms = "dlms"
     /// Wireless M-Bus and OMS (EN 13757-4, -7).
     case wmbus = "wmbus"
+    case sml = "sml"
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied
