@@ -185,6 +185,28 @@ import Testing
         #expect(l.stdoutLines.allSatisfy { $0.contains(#""source":"serial:"#) && $0.contains(#""protocol":"sml""#) })
     }
 
+    /// DLMS data notifications pushed over the TCP wrapper: each wrapper frame is a record with
+    /// protocol dlms, and ami-decode reads the pushed values.
+    @Test func dlmsDataNotificationsOverTCP() throws {
+        // data-notification (invoke id 0x40000001, 2024-03-01 12:15:00 UTC): 1-0:1.8.0 4779856,
+        // 1-0:32.7.0 2301, "E1", in a wrapper frame from wport 1 to wport 1.
+        let frame = "00010001000100300F400000010C07E80301050C0F0000000000020509060100010800FF060048EF50"
+            + "09060100200700FF1208FD0A024531"
+        let l = try Listener(["tcp://127.0.0.1:0"])
+        let port = try #require(l.port())
+        let script = "import socket,sys; s=socket.create_connection(('127.0.0.1',\(port))); s.sendall(bytes.fromhex(sys.argv[1]) * 2); s.close()"
+        let r = try Binaries.shell("python3 -c \(Self.shellQuote(script)) \(frame)")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(l.waitFor { l.stdoutLines.count >= 2 })
+        #expect(l.stop() == 0)
+        #expect(l.stdoutLines.count == 2)
+        #expect(l.stdoutLines.allSatisfy { $0.contains(#""protocol":"dlms""#) && $0.contains(frame.lowercased()) })
+        let decoded = try Binaries.run("ami-decode", ["-"], stdin: Array(l.stdoutLines.joined(separator: "\n").utf8))
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        #expect(decoded.stdoutLines.count == 6)
+        #expect(decoded.stdoutLines.filter { $0.contains(#""obis":"1-0:1.8.0*255","value":4779856,"time":"2024-03-01T12:15:00Z""#) }.count == 2)
+    }
+
     /// `ami-read listen … | ami-decode` as a service: readings come out while both keep running.
     @Test func aLivePipelineDecodesAsFramesArrive() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-live-\(UUID().uuidString)")
