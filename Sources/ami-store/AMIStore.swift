@@ -13,35 +13,6 @@ struct AMIStore: ParsableCommand {
     )
 }
 
-/// Options every subcommand that opens the database takes.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The database file (default: $AMI_DB).")
-    var db: String?
-
-    @Option(name: .long, help: "Seconds to wait for another process's write lock before giving up (exit 75).")
-    var busyTimeout: Int = 30
-
-    func validate() throws {
-        guard (0...86_400).contains(busyTimeout) else { throw ValidationError("--busy-timeout wants 0 to 86400 seconds") }
-    }
-
-    /// Opens the store, or reports why not and exits.
-    func open(_ diagnostics: Diagnostics, readOnly: Bool = false) -> MeterStore {
-        let env = ProcessInfo.processInfo.environment
-        guard let path = MeterStore.path(option: db, environment: env) else {
-            diagnostics.report(nil, "no database: give --db FILE or set AMI_DB")
-            ToolMain.exit(.usage)
-        }
-        do {
-            return try MeterStore(path: path, who: MeterStore.user(environment: env),
-                                  busyTimeout: Int32(busyTimeout * 1000), readOnly: readOnly)
-        } catch {
-            diagnostics.report(path, "\(error)")
-            ToolMain.exit((error as? SQLiteError)?.isBusy == true ? .tempFail : .ioError)
-        }
-    }
-}
-
 /// `--config FILE` (else $AMI_STORE_CONFIG): the VEE parameters.
 struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "VEE parameters file (default: $AMI_STORE_CONFIG, else built-in defaults).")
@@ -61,11 +32,6 @@ struct ConfigOptions: ParsableArguments {
         }
         ToolMain.exit(.config)
     }
-}
-
-func parseTime(_ text: String, _ option: String) throws -> UTCTime {
-    guard let t = UTCTime(iso8601: text) else { throw ValidationError("\(option) wants an ISO 8601 time like 2026-01-05T00:00:00Z") }
-    return t
 }
 
 extension AMIStore {
@@ -120,31 +86,17 @@ extension AMIStore {
         static let configuration = CommandConfiguration(abstract: "Write stored readings and events as JSON lines.")
 
         @OptionGroup var database: DatabaseOptions
-        @Option(name: .long, help: "Only this meter (repeatable); its predecessors come along.")
-        var meter: [String] = []
+        @OptionGroup var selection: SelectionOptions
         @Flag(name: .long, help: "Leave out the readings of meters a --meter replaced.")
         var noPredecessors = false
-        @Option(name: .long, help: "Only meters under this hierarchy path.")
-        var node: String?
-        @Option(name: .long, help: "Only this quantity (repeatable).")
-        var quantity: [String] = []
-        @Option(name: .long, help: "From this time on (ISO 8601).")
-        var from: String?
-        @Option(name: .long, help: "Before this time (ISO 8601).")
-        var to: String?
         @Option(name: .long, help: "Record types, comma-separated: reading, event, frame (default reading,event).")
         var type: String = "reading,event"
 
         func run() throws {
             ToolMain.prepare()
             let diagnostics = Diagnostics(program: "ami-store")
-            var filter = QueryFilter()
-            filter.meters = meter
+            var filter = try selection.filter()
             filter.followReplacements = !noPredecessors
-            filter.node = node
-            filter.quantities = quantity
-            filter.from = try from.map { try parseTime($0, "--from") }
-            filter.to = try to.map { try parseTime($0, "--to") }
             var kinds = Set<QueryFilter.Kind>()
             for name in type.split(separator: ",") {
                 guard let k = QueryFilter.Kind(rawValue: String(name)) else {
@@ -329,7 +281,7 @@ extension AMIStore {
                 let store = database.open(diagnostics, readOnly: true)
                 do {
                     let text = try store.exportRegistry(format: fmt, nodes: kind != "meters", meters: kind != "nodes")
-                    try Array(text.utf8).withUnsafeBytes { try CheckedOutput().write($0) }
+                    try CheckedOutput().write(text)
                 } catch is OutputClosed {
                     ToolMain.exit(.ok)
                 } catch {

@@ -24,7 +24,7 @@ enum TextTelegramTesting {
     }
 
     /// Runs `bytes` through a binary-input `DecodeSession`, cut into chunks at `cuts`.
-    static func decode(_ bytes: [UInt8], protocols: Set<ProtocolID> = Set(ProtocolID.allCases),
+    static func decode(_ bytes: [UInt8], protocols: Set<ProtocolID> = Set(ProtocolID.decodable),
                        ignoreChecksums: Bool = false, cuts: [Int] = [],
                        configure: (inout DecodeOptions) -> Void = { _ in }) -> CollectingSink {
         var options = DecodeOptions()

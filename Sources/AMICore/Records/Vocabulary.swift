@@ -23,6 +23,7 @@ public struct Quantity: RawRepresentable, Hashable, Sendable, ExpressibleByStrin
     public static let temperatureDifference: Quantity = "temperature_difference"
     public static let externalTemperature: Quantity = "external_temperature"
     public static let pressure: Quantity = "pressure"
+    public static let relativeHumidity: Quantity = "relative_humidity"
     public static let voltage: Quantity = "voltage"
     public static let current: Quantity = "current"
     public static let frequency: Quantity = "frequency"
@@ -219,13 +220,16 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
     case dlms = "dlms"
+    /// Wireless M-Bus and OMS (EN 13757-4, -7).
+    case wmbus = "wmbus"
+    case sml = "sml"
     /// AEMO Meter Data File Format NEM12 (read by `ami-export --from nem12`).
     case nem12 = "nem12"
     /// Green Button (NAESB REQ.21 ESPI) XML (read by `ami-export --from espi`).
     case espi = "espi"
 
     /// The protocols whose frames `ami-decode` decodes.
-    public static let decodable: [ProtocolID] = [.mbus, .iec62056_21, .dsmr, .dlms]
+    public static let decodable: [ProtocolID] = [.mbus, .wmbus, .iec62056_21, .dsmr, .dlms, .sml]
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied
