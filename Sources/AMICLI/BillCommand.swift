@@ -28,7 +28,7 @@ public enum BillCommand {
                             _ = try billing.add(r)
                         }
                     } catch let e as DecodeError {
-                        diagnostics.report("\(input.displayName):\(lineNumber)", e.description)
+                        sink.diagnostic(Diagnostic(input: input.displayName, line: lineNumber, error: e, skipped: true))
                         status = max(status, .dataError)
                         if strict { stopped = true }
                     } catch {

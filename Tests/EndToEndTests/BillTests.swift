@@ -235,7 +235,7 @@ import Testing
         let r = try Binaries.run("ami-bill", ["bill", "--tariff", tariff, "--from", "2026-06-01", "--to", "2026-06-02"], stdin: input)
         #expect(r.status == 65)
         #expect(r.stderrLines.count == 2)
-        #expect(r.stderrLines.first?.hasPrefix("ami-bill: stdin:2: ") == true)
+        #expect(r.stderrLines.first?.hasPrefix("ami-bill: stdin:2 byte 36: json: ") == true)
         #expect(r.stderrLines.last == "ami-bill: stdin:4: meter S2: unit 'm3' cannot be billed in this tariff's unit")
         // S1: 4 kWh × 0.20 = 0.80 (2.5 kWh estimated), standing 1.00: 1.80.
         let bills = f.objects(r)
