@@ -16,35 +16,9 @@ struct AMIBill: ParsableCommand {
 
 let diagnostics = Diagnostics(program: "ami-bill")
 
-/// Options of every subcommand that opens the database.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The database file (default: $AMI_DB).")
-    var db: String?
-
-    @Option(name: .long, help: "Seconds to wait for another process's write lock before giving up (exit 75).")
-    var busyTimeout: Int = 30
-
-    func validate() throws {
-        guard (0...86_400).contains(busyTimeout) else { throw ValidationError("--busy-timeout wants 0 to 86400 seconds") }
-    }
-
-    var given: Bool { MeterStore.path(option: db, environment: ProcessInfo.processInfo.environment) != nil }
-
-    /// Opens the store, or reports why not and exits.
-    func open() -> BillingStore {
-        let env = ProcessInfo.processInfo.environment
-        guard let path = MeterStore.path(option: db, environment: env) else {
-            diagnostics.report(nil, "no database: give --db FILE or set AMI_DB")
-            ToolMain.exit(.usage)
-        }
-        do {
-            return BillingStore(store: try MeterStore(path: path, who: MeterStore.user(environment: env),
-                                                      busyTimeout: Int32(busyTimeout * 1000)))
-        } catch {
-            diagnostics.report(path, "\(error)")
-            ToolMain.exit((error as? SQLiteError)?.isBusy == true ? .tempFail : .ioError)
-        }
-    }
+extension DatabaseOptions {
+    /// Opens the store for billing, or reports why not and exits.
+    func open() -> BillingStore { BillingStore(store: open(diagnostics)) }
 }
 
 func time(_ text: String?, _ option: String) throws -> UTCTime? {
@@ -88,7 +62,7 @@ func recorded(_ billing: BillingStore, _ body: (Int64) throws -> ExitStatus) -> 
             try billing.store.finishRun(run, failed: false, summary: "{\"status\":\(status.rawValue)}")
             ToolMain.exit(status)
         } catch {
-            try? billing.store.finishRun(run, failed: true, summary: "{\"error\":\(quoted("\(error)"))}")
+            try? billing.store.finishRun(run, failed: true, summary: "{\"error\":\(JSONObjectText.quoted("\(error)"))}")
             throw error
         }
     } catch {
@@ -96,10 +70,40 @@ func recorded(_ billing: BillingStore, _ body: (Int64) throws -> ExitStatus) -> 
     }
 }
 
-func quoted(_ s: String) -> String {
-    var o = JSONObjectText()
-    o.string("s", s)
-    return String(o.text.dropFirst(5).dropLast())
+/// Runs `body` (which changes nothing) and exits with its status, or with the status of what failed.
+func reporting(_ billing: BillingStore, _ body: () throws -> ExitStatus) -> Never {
+    do {
+        ToolMain.exit(try body())
+    } catch {
+        ToolMain.exit(BillCommand.fail(error, store: billing.store, diagnostics: diagnostics))
+    }
+}
+
+/// What a payment or an adjustment names: account, amount, reference, time.
+struct LedgerEntryOptions: ParsableArguments {
+    @Argument(help: "The account.")
+    var account: String
+    @Argument(help: "The amount, e.g. 20.00 (for adjust, -5.00 takes credit away).")
+    var amount: String
+    @Option(name: .long, help: "A reference kept on the ledger; a payment reference already there is refused.")
+    var reference: String?
+    @Option(name: .long, help: "When (ISO 8601; default now).")
+    var at: String?
+    @OptionGroup var database: DatabaseOptions
+
+    /// The entry as one recorded run: `body` makes the ledger entries (with the amount in minor units
+    /// of the account's tariff) and returns what to report on stderr.
+    func record(_ body: (Prepaid, Int64, Tariff, UTCTime) throws -> String) throws -> Never {
+        let at = try time(self.at, "--at") ?? MeterStore.now()
+        let billing = database.open()
+        recorded(billing) { run in
+            let t = try billing.tariff(try billing.account(account).tariff).tariff
+            let minor = try money(amount, t, "amount")
+            let prepaid = Prepaid(billing: billing, run: run)
+            diagnostics.report(account, try body(prepaid, minor, t, at))
+            return output(prepaid.records)
+        }
+    }
 }
 
 func output(_ records: [JSONObjectText]) -> ExitStatus {
@@ -179,29 +183,15 @@ extension AMIBill {
     struct Pay: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a payment (top-up) on an account's ledger.")
 
-        @Argument(help: "The account.")
-        var accountName: String
-        @Argument(help: "The amount, e.g. 20.00.")
-        var amount: String
-        @Option(name: .long, help: "The payment's reference; one already on the ledger is refused.")
-        var reference: String?
-        @Option(name: .long, help: "When it was paid (ISO 8601; default now).")
-        var at: String?
-        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var entry: LedgerEntryOptions
 
         func run() throws {
             ToolMain.prepare()
-            let at = try time(self.at, "--at") ?? MeterStore.now()
-            let billing = database.open()
-            recorded(billing) { run in
-                let t = try billing.tariff(try billing.account(accountName).tariff).tariff
-                let minor = try money(amount, t, "amount")
-                let prepaid = Prepaid(billing: billing, run: run)
-                let r = try prepaid.pay(account: accountName, amount: minor, reference: reference, at: at)
-                diagnostics.report(accountName, "paid \(Money.text(minor, minorUnits: t.minorUnits)) \(t.currency)"
-                                   + (r.recovered > 0 ? ", debt recovered \(Money.text(r.recovered, minorUnits: t.minorUnits))" : "")
-                                   + ", balance \(Money.text(r.balance, minorUnits: t.minorUnits))")
-                return output(prepaid.records)
+            try entry.record { prepaid, minor, t, at in
+                let r = try prepaid.pay(account: entry.account, amount: minor, reference: entry.reference, at: at)
+                return "paid \(Money.text(minor, minorUnits: t.minorUnits)) \(t.currency)"
+                    + (r.recovered > 0 ? ", debt recovered \(Money.text(r.recovered, minorUnits: t.minorUnits))" : "")
+                    + ", balance \(Money.text(r.balance, minorUnits: t.minorUnits))"
             }
         }
     }
@@ -209,29 +199,15 @@ extension AMIBill {
     struct Adjust: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Adjust an account's credit (or, with --debt, its debt).")
 
-        @Argument(help: "The account.")
-        var accountName: String
-        @Argument(help: "The amount, with a sign: -5.00 takes credit away.")
-        var amount: String
+        @OptionGroup var entry: LedgerEntryOptions
         @Flag(name: .long, help: "Change the debt owed instead of the credit.")
         var debt = false
-        @Option(name: .long, help: "A reference or reason kept on the ledger.")
-        var reference: String?
-        @Option(name: .long, help: "When (ISO 8601; default now).")
-        var at: String?
-        @OptionGroup var database: DatabaseOptions
 
         func run() throws {
             ToolMain.prepare()
-            let at = try time(self.at, "--at") ?? MeterStore.now()
-            let billing = database.open()
-            recorded(billing) { run in
-                let t = try billing.tariff(try billing.account(accountName).tariff).tariff
-                let minor = try money(amount, t, "amount")
-                let prepaid = Prepaid(billing: billing, run: run)
-                let balance = try prepaid.adjust(account: accountName, amount: minor, debt: debt, reference: reference, at: at)
-                diagnostics.report(accountName, "balance \(Money.text(balance, minorUnits: t.minorUnits))")
-                return output(prepaid.records)
+            try entry.record { prepaid, minor, t, at in
+                let balance = try prepaid.adjust(account: entry.account, amount: minor, debt: debt, reference: entry.reference, at: at)
+                return "balance \(Money.text(balance, minorUnits: t.minorUnits))"
             }
         }
     }
@@ -249,11 +225,7 @@ extension AMIBill {
             ToolMain.prepare()
             let at = try time(self.at, "--at")
             let billing = database.open()
-            do {
-                ToolMain.exit(output([try billing.balanceRecord(account: accountName, at: at)]))
-            } catch {
-                ToolMain.exit(BillCommand.fail(error, store: billing.store, diagnostics: diagnostics))
-            }
+            reporting(billing) { output([try billing.balanceRecord(account: accountName, at: at)]) }
         }
     }
 
@@ -270,11 +242,7 @@ extension AMIBill {
             ToolMain.prepare()
             let from = try billTime(self.from, "--from"), to = try billTime(self.to, "--to")
             let billing = database.open()
-            do {
-                ToolMain.exit(output(try billing.figures(from: from, to: to)))
-            } catch {
-                ToolMain.exit(BillCommand.fail(error, store: billing.store, diagnostics: diagnostics))
-            }
+            reporting(billing) { output(try billing.figures(from: from, to: to)) }
         }
     }
 }

@@ -101,10 +101,9 @@ extension AMIBill {
             func run() throws {
                 ToolMain.prepare()
                 let billing = database.open()
-                do {
+                reporting(billing) {
                     for t in try billing.tariffs() { print("\(t.name)\t\(t.versions) versions\tlatest \(t.added)") }
-                } catch {
-                    ToolMain.exit(BillCommand.fail(error, store: billing.store, diagnostics: diagnostics))
+                    return .ok
                 }
             }
         }

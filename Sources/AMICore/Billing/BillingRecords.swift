@@ -67,6 +67,13 @@ public struct JSONObjectText {
 
     /// An object without `type` and `v` (an array element).
     public init() {}
+
+    /// A JSON string literal of `s`, quoted and escaped.
+    public static func quoted(_ s: String) -> String {
+        var o = JSONObjectText()
+        o.append(quoted: s)
+        return String(decoding: o.bytes.dropFirst(), as: UTF8.self)
+    }
 }
 
 /// The records ami-bill writes (ami-jsonl(5): `bill`, `notification`, `command`, `figures`).

@@ -64,12 +64,12 @@ public struct URDBImport {
         }
 
         var top: [(String, String)] = [
-            ("tariff", quote(options.name)), ("medium", quote("electricity")), ("unit", quote("kWh")),
-            ("currency", quote(options.currency)), ("minor_units", "2"), ("time_zone", quote(options.timeZone)),
+            ("tariff", JSONObjectText.quoted(options.name)), ("medium", JSONObjectText.quoted("electricity")), ("unit", JSONObjectText.quoted("kWh")),
+            ("currency", JSONObjectText.quoted(options.currency)), ("minor_units", "2"), ("time_zone", JSONObjectText.quoted(options.timeZone)),
             ("seasons", "[" + Self.monthNames.enumerated().map { i, n in
                 "{\"name\": \"\(n)\", \"from\": \"\(i < 9 ? "0" : "")\(i + 1)-01\"}" }.joined(separator: ", ") + "]"),
         ]
-        var version: [(String, String)] = [("from", quote(effective))]
+        var version: [(String, String)] = [("from", JSONObjectText.quoted(effective))]
 
         // Energy: periods used by the schedules, with their tiers.
         let energyStructure = try array(o["energyratestructure"], "energyratestructure")
@@ -147,13 +147,6 @@ public struct URDBImport {
         let text = "{\n  " + top.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ",\n  ") + "\n}\n"
         _ = try TariffParser.parse(Array(text.utf8), file: file + " (as converted)")
         return text
-    }
-
-    func quote(_ s: String) -> String {
-        var o = JSONObjectText()
-        o.string("s", s)
-        let t = o.text
-        return String(t.dropFirst(5).dropLast())
     }
 
     func array(_ v: JSONValue?, _ field: String) throws(TariffError) -> [JSONValue] {

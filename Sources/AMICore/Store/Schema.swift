@@ -214,21 +214,24 @@ public enum StoreSchema {
         """,
     ]
 
-    /// Brings `db` to the newest version, one transaction per migration; refuses a database made by
-    /// a newer ami-store.
+    /// Brings `db` to the newest version, all pending migrations in one transaction (a process
+    /// killed while migrating leaves the database as it was); refuses a database made by a newer
+    /// ami-store.
     public static func migrate(_ db: SQLiteDatabase) throws {
         let current = db.userVersion
         guard current <= version else {
             throw StoreError("\(db.path): schema version \(current) is newer than this ami-store's \(version)")
         }
-        for n in current..<version {
-            try db.transaction {
-                // Another process may have migrated while this one waited for the lock.
-                guard db.userVersion == n else { return }
+        guard current < version else { return }
+        try db.transaction {
+            // Another process may have migrated while this one waited for the lock.
+            let start = db.userVersion
+            guard start < version else { return }
+            for n in start..<version {
                 try db.execute(migrations[n])
                 if n == 0 { try QualityFlag.seed(db) }
-                try db.setUserVersion(n + 1)
             }
+            try db.setUserVersion(version)
         }
     }
 }
