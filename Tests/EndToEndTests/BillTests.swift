@@ -63,17 +63,17 @@ import Testing
         }
     }
 
-    func prepaidFixture(debt: String? = nil) throws -> Fixture {
+    func prepaidFixture(debt: String? = nil, opened: String = "2026-06-01T00:00:00Z") throws -> Fixture {
         let f = try Fixture()
         try f.readings("M1", from: "2026-05-31T23:00:00Z", kwh: [0])
         let tariff = try f.file("credit.json", Self.prepaidTariff)
         #expect(try f.bill(["tariff", "add", tariff]).status == 0)
         var args = ["account", "add", "P1", "--meter", "M1", "--tariff", "credit", "--prepaid", "--contact", "p1@example.org",
-                    "--opened", "2026-06-01T00:00:00Z"]
+                    "--opened", opened]
         if let d = debt { args += ["--debt", d] }
         let r = try f.bill(args)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try f.bill(["pay", "P1", "20.00", "--reference", "T1", "--at", "2026-06-01T00:00:00Z"]).status == 0)
+        #expect(try f.bill(["pay", "P1", "20.00", "--reference", "T1", "--at", opened]).status == 0)
         return f
     }
 
@@ -113,6 +113,20 @@ import Testing
         #expect(try f.balance("P1").credit == -400)
         // Nothing more while disconnected and no payment.
         #expect(try f.bill(["run", "--now", "2026-06-01T15:30:00Z"]).stdout.isEmpty)
+    }
+
+    @Test func debitsAcrossAMonthEndAddUpPerDayAndMonth() throws {
+        // Opened mid-minute at 2026-06-30T22:00:30Z; hourly 5 kWh (1.00) from 22:00 to 02:00.
+        let f = try prepaidFixture(opened: "2026-06-30T22:00:30Z")
+        try f.readings("M1", from: "2026-06-30T22:00:00Z", kwh: [5, 5, 5, 5])
+        // A run at 23:30 sees data to 24:00: 2 hours (2.00) and 30 June's standing charge (1.00).
+        #expect(try f.bill(["run", "--now", "2026-06-30T23:30:00Z"]).status == 0)
+        #expect(try f.balance("P1").credit == 2000 - 100 - 100)
+        // At 02:00: 2 more hours (2.00) and 1 July's standing charge (1.00): 20.00 − 6.00.
+        #expect(try f.bill(["run", "--now", "2026-07-01T02:00:00Z"]).status == 0)
+        #expect(try f.balance("P1").credit == 1400)
+        #expect(try f.bill(["run", "--now", "2026-07-01T02:10:00Z"]).stdout.isEmpty)
+        #expect(try f.balance("P1").credit == 1400)
     }
 
     @Test func noDisconnectionInFriendlyHoursUntilTheyEnd() throws {

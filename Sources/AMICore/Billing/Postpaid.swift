@@ -22,10 +22,10 @@ extension BillingStore {
                 tariffs[a.tariff] = (id, t, try Rater(tariff: t, from: from.resolve(t), to: to.resolve(t)))
             }
             let (id, t, rater) = tariffs[a.tariff]!
-            let u = try usage(meterID: a.meterID, meter: a.meter, tariff: t, from: rater.table.from, to: rater.table.to)
+            let u = try usage(meterID: a.meterID, meter: a.meter, tariff: t, from: rater.from, to: rater.to)
             let body = try Result { () throws(BillingError) in try rater.rate(u.intervals, registerDelta: u.registerDelta) }
                 .mapError { BillingError("account \(a.name): \($0.description)") }.get()
-            var h = BillingRecords.Heading(account: a.name, meter: a.meter, tariff: t.name, from: rater.table.from, to: rater.table.to)
+            var h = BillingRecords.Heading(account: a.name, meter: a.meter, tariff: t.name, from: rater.from, to: rater.to)
             h.missing = u.missing
             bills.append((a, ComputedBill(heading: h, body: body, tariff: t, tariffID: id)))
         }
@@ -82,7 +82,7 @@ public struct StreamBilling {
             } catch {
                 throw BillingError("meter \(meter): \(error.description)")
             }
-            let h = BillingRecords.Heading(account: meter, meter: meter, tariff: tariff.name, from: rater.table.from, to: rater.table.to)
+            let h = BillingRecords.Heading(account: meter, meter: meter, tariff: tariff.name, from: rater.from, to: rater.to)
             out.append(ComputedBill(heading: h, body: body, tariff: tariff))
         }
         return out

@@ -12,10 +12,22 @@ public final class Prepaid {
         self.run = run
     }
 
-    /// The cost of [from, to) at the account's tariff: total and the part that is fixed charges.
-    func cost(_ a: BillingStore.Account, _ t: Tariff, from: UTCTime, to: UTCTime) throws -> (total: Int64, fixed: Int64) {
+    /// Minute tables of whole local months, by tariff name and month start: built once a run.
+    private var months: [String: (start: UTCTime, table: MinuteTable)] = [:]
+
+    /// The cost of [from, to) (within one local month starting at `month`) at the account's tariff:
+    /// total and the part that is fixed charges.
+    func cost(_ a: BillingStore.Account, _ t: Tariff, month: UTCTime, next: UTCTime, from: UTCTime, to: UTCTime) throws -> (total: Int64, fixed: Int64) {
         guard from < to else { return (0, 0) }
-        var rater = try Rater(tariff: t, from: from, to: to)
+        let calendar = TariffCalendar(t)
+        let table: MinuteTable
+        if let m = months[t.name], m.start == month {
+            table = m.table
+        } else {
+            table = try MinuteTable(calendar, from: month, to: next)
+            months[t.name] = (month, table)
+        }
+        var rater = try Rater(calendar: calendar, table: table, from: from, to: to)
         rater.includeMinimum = false
         let u = try billing.usage(meterID: a.meterID, meter: a.meter, tariff: t, from: from, to: to)
         let body = try rater.rate(u.intervals, registerDelta: u.registerDelta)
@@ -32,16 +44,27 @@ public final class Prepaid {
 
     /// What [old, new) costs as the difference of month-to-date costs, month by month, so that the
     /// debits of a month add up to its bill (tiers and demand included) whatever the run times.
-    func debit(_ a: BillingStore.Account, _ t: Tariff, old: UTCTime, new: UTCTime) throws -> (consumption: Int64, standing: Int64) {
+    /// On the first debit (`first`), the opening day's standing charge is owed too: the fixed part
+    /// subtracted is only that of the days before it.
+    func debit(_ a: BillingStore.Account, _ t: Tariff, old: UTCTime, new: UTCTime, first: Bool) throws -> (consumption: Int64, standing: Int64) {
         let calendar = TariffCalendar(t)
         var consumption: Int64 = 0, standing: Int64 = 0
-        var at = old
+        // Whole minutes, as tariffs see time.
+        func minute(_ t: UTCTime) -> UTCTime { UTCTime(milliseconds: t.milliseconds - ((t.milliseconds % 60_000) + 60_000) % 60_000) }
+        var at = minute(old)
+        let new = minute(new)
         while at < new {
             let (start, next) = Self.month(calendar, at)
             let end = min(new, next)
-            let c1 = try cost(a, t, from: start, to: end), c0 = try cost(a, t, from: start, to: at)
+            let c1 = try cost(a, t, month: start, next: next, from: start, to: end)
+            let c0 = try cost(a, t, month: start, next: next, from: start, to: at)
+            var fixedBefore = c0.fixed
+            if first && at == minute(old) {
+                let openingDay = calendar.midnight(calendar.local(at).day)
+                fixedBefore = try cost(a, t, month: start, next: next, from: start, to: max(start, openingDay)).fixed
+            }
             consumption += (c1.total - c1.fixed) - (c0.total - c0.fixed)
-            standing += c1.fixed - c0.fixed
+            standing += c1.fixed - fixedBefore
             at = end
         }
         return (consumption, standing)
@@ -71,7 +94,7 @@ public final class Prepaid {
             let a = try billing.account(a.name)
             let old = a.debitedTo ?? a.opened
             if let new = try billing.lastIntervalEnd(meterID: a.meterID, meter: a.meter, tariff: t, notAfter: now), new > old {
-                let d = try debit(a, t, old: old, new: new)
+                let d = try debit(a, t, old: old, new: new, first: a.debitedTo == a.opened)
                 if d.consumption != 0 {
                     try billing.ledger(account: a.id, at: new, kind: "consumption", credit: -d.consumption, from: old, to: new, run: run)
                 }

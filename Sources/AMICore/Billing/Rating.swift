@@ -54,12 +54,29 @@ public struct BillBody: Sendable, Equatable {
 public struct Rater: Sendable {
     public let calendar: TariffCalendar
     public let table: MinuteTable
+    /// The span rated: the table's, or a part of it.
+    public let from: UTCTime
+    public let to: UTCTime
     /// Leave out the minimum charge (prepaid debits rate spans shorter than a bill).
     public var includeMinimum = true
 
     public init(tariff: Tariff, from: UTCTime, to: UTCTime) throws(BillingError) {
         calendar = TariffCalendar(tariff)
         table = try MinuteTable(calendar, from: from, to: to)
+        self.from = from
+        self.to = to
+    }
+
+    /// Rates [from, to), a part of the span of `table` (made for `calendar`), whose demand charges,
+    /// minimum and taxes are those of the table's last minute.
+    public init(calendar: TariffCalendar, table: MinuteTable, from: UTCTime, to: UTCTime) throws(BillingError) {
+        guard table.from <= from, from < to, to <= table.to, from.milliseconds % 60_000 == 0, to.milliseconds % 60_000 == 0 else {
+            throw BillingError("the span \(from)–\(to) is not whole minutes within \(table.from)–\(table.to)")
+        }
+        self.calendar = calendar
+        self.table = table
+        self.from = from
+        self.to = to
     }
 
     public var tariff: Tariff { calendar.tariff }
@@ -123,11 +140,11 @@ public struct Rater: Sendable {
             }
         }
 
-        let from = table.from.milliseconds, to = table.to.milliseconds
+        let from = self.from.milliseconds, to = self.to.milliseconds, base = table.from.milliseconds
         for iv in intervals {
             let start = iv.end - Int64(iv.seconds) * 1000
             guard start >= from, start < to else { continue }
-            let slot = table.slots[Int((start - from) / 60_000)]
+            let slot = table.slots[Int((start - base) / 60_000)]
             add(slot, iv.value, iv.estimated)
             body.usage += iv.value
             if iv.estimated { body.estimatedUsage += iv.value }
@@ -154,7 +171,7 @@ public struct Rater: Sendable {
             guard np == 1, demands.isEmpty else {
                 throw BillingError("tariff \(t.name) has time-of-use periods or demand charges: it needs interval data, not register readings")
             }
-            add(table.slots[table.slots.count - 1], r.value, r.estimated)
+            add(table.slots[Int((to - 60_000 - base) / 60_000)], r.value, r.estimated)
             body.usage += r.value
             if r.estimated { body.estimatedUsage += r.value }
             body.fromRegisters = true
@@ -215,8 +232,8 @@ public struct Rater: Sendable {
     func fixedLines() -> [BillLine] {
         let t = tariff
         var dayCount: [[Int]] = t.versions.map { [Int](repeating: 0, count: $0.fixed.count) }
-        let first = calendar.local(table.from).day
-        let last = calendar.local(UTCTime(milliseconds: table.to.milliseconds - 1)).day
+        let first = calendar.local(from).day
+        let last = calendar.local(UTCTime(milliseconds: to.milliseconds - 1)).day
         if first <= last {
             for day in first...last {
                 guard let v = calendar.version(day) else { continue }
@@ -226,7 +243,7 @@ public struct Rater: Sendable {
                     case .day: dayCount[v][i] += 1
                     case .month:
                         let (_, _, d) = CivilDate.civilFromDays(day)
-                        if d == 1 && start >= table.from && start < table.to { dayCount[v][i] += 1 }
+                        if d == 1 && start >= from && start < to { dayCount[v][i] += 1 }
                     }
                 }
             }
