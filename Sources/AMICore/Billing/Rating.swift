@@ -89,8 +89,16 @@ public struct Rater: Sendable {
         let nv = t.versions.count, np = t.periods.count
         // Energy accumulators by (version, period, tier).
         var tierOffset: [Int] = []
-        var n = 0
-        for v in 0..<nv { for p in 0..<np { tierOffset.append(n); n += t.versions[v].energy[p].count } }
+        var tierCount: [Int] = []
+        var flatTiers: [Tariff.Tier] = []
+        for v in 0..<nv {
+            for p in 0..<np {
+                tierOffset.append(flatTiers.count)
+                tierCount.append(t.versions[v].energy[p].count)
+                flatTiers += t.versions[v].energy[p]
+            }
+        }
+        let n = flatTiers.count
         var quantity = [Nano](repeating: .zero, count: n)
         var estimated = [Nano](repeating: .zero, count: n)
         var used = [Bool](repeating: false, count: n)
@@ -119,15 +127,14 @@ public struct Rater: Sendable {
                 counterKey[p] = slot.tierKey
                 counter[p] = .zero
             }
-            let tiers = t.versions[v].energy[p]
-            let base = tierOffset[v * np + p]
+            let base = tierOffset[v * np + p], last = tierCount[v * np + p] - 1
             var left = value
             var i = 0
             // Find the tier the counter is in, then fill tiers in turn.
-            while i < tiers.count - 1, let limit = tiers[i].upTo, counter[p] >= limit { i += 1 }
+            while i < last, let limit = flatTiers[base + i].upTo, counter[p] >= limit { i += 1 }
             while true {
                 var part = left
-                if i < tiers.count - 1, let limit = tiers[i].upTo, counter[p] + left > limit {
+                if i < last, let limit = flatTiers[base + i].upTo, counter[p] + left > limit {
                     part = limit - counter[p]
                 }
                 quantity[base + i] += part
@@ -135,7 +142,7 @@ public struct Rater: Sendable {
                 used[base + i] = true
                 counter[p] += part
                 left = left - part
-                if left.raw == 0 || i == tiers.count - 1 { break }
+                if left.raw == 0 || i == last { break }
                 i += 1
             }
         }

@@ -115,6 +115,7 @@ struct NanoConverter {
             exponent = e
         }
         let v = Int128(value) * factor
+        if divisor == 1 { return Nano(raw: v) }
         guard v % divisor == 0 else {
             throw BillingError("meter \(meter): value \(ExactDecimal(value, exponent: e)) \(unitName) is finer than 10^-9 of the tariff's unit")
         }
