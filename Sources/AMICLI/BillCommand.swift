@@ -1,4 +1,5 @@
 import AMICore
+import ArgumentParser
 
 /// The bodies of `ami-bill` that read streams or write records, callable in-process.
 public enum BillCommand {
@@ -73,7 +74,7 @@ public enum BillCommand {
         return .ok
     }
 
-    /// The exit status of a failure, reported: tariff files 78, billing refusals 65, the database as
+    /// The exit status of a failure, reported: tariff files 78, billing refusals 65, bad values 64, the database as
     /// `IngestCommand.fatal` does.
     public static func fail(_ error: Error, store: MeterStore?, diagnostics: Diagnostics) -> ExitStatus {
         switch error {
@@ -83,6 +84,9 @@ public enum BillCommand {
         case let e as BillingError:
             diagnostics.report(nil, e.description)
             return .dataError
+        case let e as ValidationError:
+            diagnostics.report(nil, e.message)
+            return .usage
         default:
             return IngestCommand.fatal(error, store: store, diagnostics: diagnostics)
         }

@@ -83,7 +83,7 @@ func reporting(_ billing: BillingStore, _ body: () throws -> ExitStatus) -> Neve
 struct LedgerEntryOptions: ParsableArguments {
     @Argument(help: "The account.")
     var account: String
-    @Argument(help: "The amount, e.g. 20.00 (for adjust, -5.00 takes credit away).")
+    @Argument(help: "The amount, e.g. 20.00 (adjust: after --, -5.00 takes credit away).")
     var amount: String
     @Option(name: .long, help: "A reference kept on the ledger; a payment reference already there is refused.")
     var reference: String?

@@ -263,6 +263,48 @@ import Testing
         #expect(strict.stdout.isEmpty)
     }
 
+    @Test func aURDBRateIsConvertedAndBillsFromStdin() throws {
+        guard let corpus = Binaries.corpus else { return }
+        let f = try Fixture()
+        let urdb = corpus.appendingPathComponent("formats/urdb/tiered_tou_demand_urdb_response.json").path
+        let r = try Binaries.run("ami-bill", ["tariff", "import-urdb", urdb, "--name", "tiered", "--time-zone", "America/New_York"])
+        #expect(r.status == 0)
+        #expect(r.stderr.isEmpty)
+        let tariff = try f.file("tiered.json", r.stdout)
+        #expect(try Binaries.run("ami-bill", ["tariff", "check", tariff]).stdout == "\(tariff): tariff tiered: 1 periods, 1 price versions, 12 seasons, 0 holidays\n")
+        // One hour of 15-minute intervals of 20 kWh (80 kW): 80 kWh at 0.10 = 8.00 (the 40,000 kWh
+        // tier is far); demand 80 kW: the first 50 kW free, 30 kW at 12.00 = 360.00.
+        let lines = ["04:15", "04:30", "04:45", "05:00"].map { hm in
+            #"{"type":"reading","v":1,"meter":"U1","quantity":"energy","value":20000,"unit":"Wh","interval":900,"time":"2026-06-01T\#(hm):00Z","protocol":"mbus"}"#
+        }
+        let bill = try Binaries.run("ami-bill", ["bill", "--tariff", tariff, "--from", "2026-06-01", "--to", "2026-06-02"],
+                                    stdin: Array((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(bill.status == 0, "\(bill.stderr)")
+        let b = f.objects(bill).first ?? [:]
+        #expect(b["total"] as? Int == 800 + 36_000)
+        #expect((b["lines"] as? [[String: Any]])?.compactMap { $0["amount"] as? Int } == [800, 0, 36_000])
+    }
+
+    @Test func anAccountMovedToAnotherTariffIsAudited() throws {
+        let f = try Fixture()
+        try f.readings("M3", from: "2026-06-01T00:00:00Z", kwh: [1])
+        let a = try f.file("a.json", Self.prepaidTariff)
+        let b = try f.file("b.json", Self.prepaidTariff.replacingOccurrences(of: "\"credit\"", with: "\"credit2\""))
+        #expect(try f.bill(["tariff", "add", a, b]).status == 0)
+        #expect(try f.bill(["account", "add", "A3", "--meter", "M3", "--tariff", "credit"]).status == 0)
+        #expect(try f.bill(["account", "set-tariff", "A3", "credit2"]).status == 0)
+        let unknown = try f.bill(["account", "set-tariff", "A3", "nope"])
+        #expect(unknown.status == 65)
+        #expect(unknown.stderr == "ami-bill: no tariff 'nope' in the database\n")
+        let adjust = try Binaries.run("ami-bill", ["adjust", "--db", f.db, "--reference", "goodwill", "A3", "--", "-2.50"])
+        #expect(adjust.stderr == "ami-bill: A3: balance -2.50\n")
+        let bad = try f.bill(["adjust", "A3", "1.005"])
+        #expect(bad.status == 64)
+        guard let sqlite = ["/usr/bin/sqlite3", "/bin/sqlite3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return }
+        let audit = try Binaries.shell("\(sqlite) \(f.db) \"SELECT action, entity, key, old, new FROM audit WHERE entity = 'account.tariff'\"")
+        #expect(audit.stdout == "update|account.tariff|A3|credit|credit2\n")
+    }
+
     @Test func pricingChangesAreInTheAuditLog() throws {
         let f = try Fixture()
         let v1 = try f.file("t.json", Self.prepaidTariff)
