@@ -114,7 +114,7 @@ public struct MinuteTable: Sendable {
                 cachedDay = day
             }
             var mask: UInt64 = 0
-            for (k, d) in demand.enumerated() where k < 64 && d.when.contains(where: { calendar.applies($0, day: day, minute: minute) }) {
+            for (k, d) in demand.enumerated() where d.when.contains(where: { calendar.applies($0, day: day, minute: minute) }) {
                 mask |= 1 << UInt64(k)
             }
             out.append(Slot(period: UInt8(calendar.period(day: day, minute: minute)), version: UInt8(version),

@@ -227,6 +227,7 @@ public struct TariffParser {
                 rules.append(Tariff.TimeRule(period: periods.firstIndex(of: p)!, when: try when(ro, f, seasons: seasons)))
             }
             guard !rules.isEmpty else { throw fail("time_of_use", "is empty") }
+            guard periods.count <= 255 else { throw fail("time_of_use", "more than 255 periods") }
         } else {
             periods = ["all"]
             rules = [Tariff.TimeRule(period: 0, when: Tariff.When(seasons: Array(seasons.indices), days: Array(0..<8),
@@ -244,6 +245,7 @@ public struct TariffParser {
             versions.append(version)
         }
         guard !versions.isEmpty else { throw fail("prices", "is empty") }
+        guard versions.count <= 255 else { throw fail("prices", "more than 255 versions") }
 
         var prepaid: PrepaidPolicy?
         if let v = o["prepaid"] {
@@ -408,6 +410,7 @@ public struct TariffParser {
                                                   when: whens, tiers: t))
             }
         }
+        guard demand.count <= 64 else { throw fail(field + ".demand", "more than 64 demand charges") }
         var taxes: [Tariff.Tax] = []
         if let tv = o["taxes"] {
             for (i, t) in try array(tv, field + ".taxes").enumerated() {
