@@ -228,3 +228,34 @@ import Testing
         #expect(b.total == 157_782 + 9735 + 9894 + 243_680 + 34_062)
     }
 }
+
+/// Bills from the store: register advances where a meter has no interval data.
+@Suite struct BillingStoreTests {
+    @Test func aMeterWithoutIntervalsIsBilledByItsRegisterAdvance() throws {
+        let f = try StoreFixture()
+        let reading = #"{"type":"reading","v":1,"meter":"R1","quantity":"energy","value":VALUE,"unit":"Wh","time":"TIME","protocol":"mbus"}"#
+        try f.ingest([("1000000", "2026-05-31T23:50:00Z"), ("1040000", "2026-06-15T00:00:00Z"), ("1150500", "2026-06-30T23:55:00Z"),
+                      ("1200000", "2026-07-01T00:05:00Z")].map {
+            reading.replacingOccurrences(of: "VALUE", with: $0.0).replacingOccurrences(of: "TIME", with: $0.1)
+        }, vee: false)
+        let billing = BillingStore(store: f.store)
+        try billing.addTariff(#"{"tariff": "flat", "medium": "electricity", "unit": "kWh", "currency": "EUR", "time_zone": "UTC", "prices": [{"from": "2026-01-01", "energy": "0.20"}]}"#,
+                              file: "flat.json", run: nil)
+        try billing.addAccount(name: "A", meter: "R1", tariff: "flat", prepaid: false, contact: nil,
+                               opened: UTCTime(iso8601: "2026-06-01T00:00:00Z")!, debt: 0, run: nil)
+        // The last readings at or before each end: 1,000,000 Wh and 1,150,500 Wh: 150.5 kWh × 0.20 = 30.10.
+        let bills = try billing.billAccounts([], from: BillTime("2026-06-01")!, to: BillTime("2026-07-01")!, run: nil)
+        #expect(bills.count == 1)
+        #expect(bills.first?.body.fromRegisters == true)
+        #expect(bills.first?.body.usage == Nano(text: "150.5"))
+        #expect(bills.first?.body.total == 3010)
+        #expect(bills.first?.record.text.contains(#""basis":"register""#) == true)
+        // A time-of-use tariff cannot split a register advance: refused, nothing billed.
+        try billing.addTariff(#"{"tariff": "flat", "medium": "electricity", "unit": "kWh", "currency": "EUR", "time_zone": "UTC", "time_of_use": [{"period": "a", "hours": [["00:00", "12:00"]]}, {"period": "b", "hours": [["12:00", "24:00"]]}], "prices": [{"from": "2026-01-01", "energy": {"a": 1, "b": 2}}]}"#,
+                              file: "tou.json", run: nil)
+        #expect(throws: BillingError("account A: tariff flat has time-of-use periods or demand charges: it needs interval data, not register readings")) {
+            try billing.billAccounts([], from: BillTime("2026-07-01")!, to: BillTime("2026-08-01")!, run: nil)
+        }
+        #expect(try f.store.db.scalar("SELECT count(*) FROM bill") == 1)
+    }
+}

@@ -305,6 +305,18 @@ import Testing
         #expect(audit.stdout == "update|account.tariff|A3|credit|credit2\n")
     }
 
+    @Test func aClosedOutputEndsQuietly() throws {
+        let f = try Fixture()
+        let tariff = try f.file("credit.json", Self.prepaidTariff)
+        let lines = (0..<3000).map { m in
+            #"{"type":"reading","v":1,"meter":"H\#(m)","quantity":"energy","value":1000,"unit":"Wh","interval":900,"time":"2026-06-01T00:15:00Z","protocol":"mbus"}"#
+        }
+        let input = try f.file("in.jsonl", lines.joined(separator: "\n") + "\n")
+        let r = try Binaries.shell("ami-bill bill --tariff \(tariff) --from 2026-06-01 --to 2026-06-02 < \(input) | head -1 >/dev/null; echo ${PIPESTATUS[0]}")
+        #expect(r.stdout == "0\n")
+        #expect(r.stderr.isEmpty)
+    }
+
     @Test func pricingChangesAreInTheAuditLog() throws {
         let f = try Fixture()
         let v1 = try f.file("t.json", Self.prepaidTariff)
