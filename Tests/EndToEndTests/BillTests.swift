@@ -220,6 +220,21 @@ import Testing
         #expect(late["total"] as? Int == 1609)
     }
 
+    @Test func aReplacedMeterIsBilledWithItsSuccessor() throws {
+        let f = try Fixture()
+        try f.readings("M5", from: "2026-06-01T00:00:00Z", kwh: Array(repeating: 1, count: 12))
+        try f.readings("M6", from: "2026-06-01T12:00:00Z", kwh: Array(repeating: 2, count: 12))
+        #expect(try Binaries.run("ami-store", ["replace-meter", "--db", f.db, "M5", "M6", "--at", "2026-06-01T12:00:00Z"]).status == 0)
+        let tariff = try f.file("credit.json", Self.prepaidTariff)
+        #expect(try f.bill(["tariff", "add", tariff]).status == 0)
+        #expect(try f.bill(["account", "add", "OLD", "--meter", "M5", "--tariff", "credit"]).status == 0)
+        #expect(try f.bill(["account", "add", "NEW", "--meter", "M6", "--tariff", "credit"]).status == 0)
+        // 12 × 1 kWh on M5 and 12 × 2 kWh on M6: 36 kWh × 0.20 = 7.20, standing 1.00: 8.20 either way.
+        let bills = f.objects(try f.bill(["bill", "--from", "2026-06-01", "--to", "2026-06-02"]))
+        #expect(bills.map { $0["total"] as? Int } == [820, 820])
+        #expect(bills.map { $0["usage"] as? Int } == [36, 36])
+    }
+
     @Test func aBadTariffIsRefusedNamingFileAndFieldAndNothingIsStored() throws {
         let f = try Fixture()
         let good = try f.file("good.json", Self.prepaidTariff)

@@ -26,26 +26,48 @@ extension BillingStore {
         return found.first
     }
 
-    /// The stored usage of a meter for [from, to): interval readings whose interval starts in the span
-    /// (estimated ones marked, known-missing ones counted), else the advance of its register.
+    /// A meter and the meters of its replacement chain (those it replaced and those that replaced
+    /// it, as `ami-store replace-meter` records them), in the order they were installed.
+    func replacementChain(_ meterID: Int64) throws -> [Int64] {
+        var chain = [meterID]
+        var id = meterID
+        while let old = try db.scalar("SELECT replaces FROM meter WHERE id = ?", [.integer(id)]), !chain.contains(old) {
+            chain.insert(old, at: 0)
+            id = old
+        }
+        id = meterID
+        while let new = try db.scalar("SELECT id FROM meter WHERE replaces = ? ORDER BY id LIMIT 1", [.integer(id)]), !chain.contains(new) {
+            chain.append(new)
+            id = new
+        }
+        return chain
+    }
+
+    /// The stored usage of a meter for [from, to): interval readings of the meter and its replacement
+    /// chain whose interval starts in the span (estimated ones marked, known-missing ones counted),
+    /// else the advance of the meter's register.
     public func usage(meterID: Int64, meter: String, tariff: Tariff, from: UTCTime, to: UTCTime) throws -> Usage {
         var u = Usage()
-        if let (channel, interval, unit) = try intervalChannel(meterID: meterID, meter: meter, tariff: tariff) {
+        let channels = try replacementChain(meterID).compactMap { try intervalChannel(meterID: $0, meter: meter, tariff: tariff) }
+        if !channels.isEmpty {
             let s = try db.statement("SELECT time, value, exponent, quality FROM reading WHERE channel = ? AND time > ? AND time <= ? ORDER BY time")
-            try s.bind([.integer(channel), .integer(from.milliseconds), .integer(to.milliseconds + Int64(interval) * 1000)])
             let missingBits = QualityFlag.missing.rawValue, estimatedBit = QualityFlag.estimated.rawValue
-            var converter = NanoConverter(tariff.unit, unit: unit, meter: meter)
-            u.intervals.reserveCapacity(Int((to.milliseconds - from.milliseconds) / 1000) / interval)
-            while try s.step() {
-                let q = s.int64(3)
-                if s.isNull(1) || q & missingBits != 0 {
-                    u.missing += 1
-                    continue
+            for (channel, interval, unit) in channels {
+                try s.bind([.integer(channel), .integer(from.milliseconds), .integer(to.milliseconds + Int64(interval) * 1000)])
+                var converter = NanoConverter(tariff.unit, unit: unit, meter: meter)
+                u.intervals.reserveCapacity(u.intervals.count + Int((to.milliseconds - from.milliseconds) / 1000) / interval)
+                while try s.step() {
+                    let q = s.int64(3)
+                    if s.isNull(1) || q & missingBits != 0 {
+                        u.missing += 1
+                        continue
+                    }
+                    let value = try converter.nano(s.int64(1), exponent: Int(s.int64(2)))
+                    u.intervals.append(UsageInterval(end: UTCTime(milliseconds: s.int64(0)), seconds: interval, value: value,
+                                                     estimated: q & estimatedBit != 0))
                 }
-                let value = try converter.nano(s.int64(1), exponent: Int(s.int64(2)))
-                u.intervals.append(UsageInterval(end: UTCTime(milliseconds: s.int64(0)), seconds: interval, value: value,
-                                                 estimated: q & estimatedBit != 0))
             }
+            if channels.count > 1 { u.intervals.sort { $0.end < $1.end } }
             return u
         }
         // No interval data: the register's advance between the last readings at or before each end.
@@ -73,11 +95,18 @@ extension BillingStore {
         return u
     }
 
-    /// The end of the newest stored interval of a meter's billed channel at or before `notAfter`.
+    /// The end of the newest stored interval of a meter's (or its replacement chain's) billed channel
+    /// at or before `notAfter`.
     public func lastIntervalEnd(meterID: Int64, meter: String, tariff: Tariff, notAfter: UTCTime) throws -> UTCTime? {
-        guard let (channel, _, _) = try intervalChannel(meterID: meterID, meter: meter, tariff: tariff) else { return nil }
-        return try db.scalar("SELECT max(time) FROM reading WHERE channel = ? AND time <= ? AND value IS NOT NULL",
-                             [.integer(channel), .integer(notAfter.milliseconds)]).map(UTCTime.init(milliseconds:))
+        var last: Int64?
+        for id in try replacementChain(meterID) {
+            guard let (channel, _, _) = try intervalChannel(meterID: id, meter: meter, tariff: tariff) else { continue }
+            if let t = try db.scalar("SELECT max(time) FROM reading WHERE channel = ? AND time <= ? AND value IS NOT NULL",
+                                     [.integer(channel), .integer(notAfter.milliseconds)]) {
+                last = max(last ?? t, t)
+            }
+        }
+        return last.map(UTCTime.init(milliseconds:))
     }
 }
 
