@@ -50,10 +50,6 @@ public struct TariffCalendar: Sendable {
         let s = season(day), c = dayClass(day)
         for r in tariff.rules where r.when.seasons.contains(s) && r.when.days.contains(c)
             && r.when.minutes.contains(where: { $0.contains(minute) }) { return r.period }
-        // A holiday in a tariff whose rules name no holiday class: as the weekday it falls on.
-        let weekday = ((day % 7) + 7 + 3) % 7
-        for r in tariff.rules where r.when.seasons.contains(s) && r.when.days.contains(weekday)
-            && r.when.minutes.contains(where: { $0.contains(minute) }) { return r.period }
         return 0
     }
 
