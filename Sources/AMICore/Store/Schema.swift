@@ -155,8 +155,10 @@ public enum StoreSchema {
             last INTEGER NOT NULL
         );
         """,
-        // 2: billing and prepaid credit (ami-bill(1)).
+        // 2: billing and prepaid credit (ami-bill(1)); meters by the meter they replaced.
         """
+        CREATE INDEX meter_replaces ON meter(replaces);
+
         CREATE TABLE tariff(
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL,
