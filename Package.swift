@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ami-fuzz", targets: ["ami-fuzz"]),
         .executable(name: "ami-store", targets: ["ami-store"]),
         .executable(name: "ami-bill", targets: ["ami-bill"]),
+        .executable(name: "ami-report", targets: ["ami-report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,11 +38,13 @@ let package = Package(
         .executableTarget(name: "ami-decode", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-read", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-store", dependencies: ["AMICore", "AMICLI"]),
+        .executableTarget(name: "ami-report", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-bill", dependencies: ["AMICore", "AMICLI"]),
         // Corpus replayer by default; a libFuzzer binary when built by scripts/fuzz with -DFUZZING.
         .executableTarget(name: "ami-fuzz", dependencies: ["AMICore"]),
         .testTarget(name: "AMICoreTests", dependencies: ["AMICore", "AMICLI"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store", "ami-bill"]),
+        .testTarget(name: "EndToEndTests",
+                    dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store", "ami-report", "ami-bill"]),
     ],
     swiftLanguageModes: [.v6]
 )

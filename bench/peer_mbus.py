@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark body for the Python M-Bus peers (run by bench/run with the venv python).
 
-    peer_mbus.py {pymeterbus|pymbusparser} FRAMES.hex NAMES STATS.json
+    peer_mbus.py {pymeterbus|pymbusparser} FRAMES.hex NAMES STATS.json [KEY]
 
 Decodes every line of FRAMES.hex (one frame per line, frame i being sample frame i mod
 len(NAMES)) and writes each frame's JSON to stdout (bench/run sends it to /dev/null), so the
@@ -10,7 +10,8 @@ work matches ``ami-decode > /dev/null``: decode and serialise.
 * pymeterbus: ``meterbus.load(bytes)`` then the library's own ``to_JSON()`` of the telegram
   (header and every record, values as pyMeterBus formats them).
 * pymbusparser: ``pymbusparser.render(bytes, "json")``, the library's own JSON (the Rust
-  m-bus-parser does decode and serialisation). Records are counted with ``parse()`` once per
+  m-bus-parser does decode and serialisation); wired or wireless M-Bus frames, the wireless
+  ones deciphered with KEY (32 hex digits) when it is given. Records are counted with ``parse()`` once per
   distinct frame, outside the measured work's hot path.
 
 A frame the peer rejects (an exception) is counted, not fatal. STATS.json gets frames, records,
@@ -24,6 +25,8 @@ import time
 
 def main():
     lib, frames_path, names_path, stats_path = sys.argv[1:5]
+    key = bytes.fromhex(sys.argv[5]) if len(sys.argv) > 5 else None
+    options = {"key": key} if key else {}
     names = [n.rstrip("\n") for n in open(names_path)]
     write = sys.stdout.write
     failed, failed_frames, records, partial, frames = 0, {}, 0, 0, 0
@@ -41,10 +44,10 @@ def main():
         counted = {}
 
         def one(frame):
-            write(pymbusparser.render(frame, "json"))
+            write(pymbusparser.render(frame, "json", **options))
             write("\n")
             if frame not in counted:
-                d = pymbusparser.parse(frame)
+                d = pymbusparser.parse(frame, **options)
                 counted[frame] = (len(d.get("records") or []), d.get("decode_state") != "complete")
             return counted[frame]
     else:

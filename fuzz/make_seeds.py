@@ -11,7 +11,10 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   jsonl: ``{"type":"frame","v":1,"hex":...,"protocol":...}`` lines made from all of these;
   dlms: the raw frames of each ``dlms/frames.jsonl`` session, back to back and alone;
   dlms-apdu: every ``pdu_hex`` and ``plain_pdu_hex`` of ``dlms/frames.jsonl``; axdr: the data of
-  its plain GET responses (normal, with data);
+  its plain GET responses (normal, with data); sml: the ``sml`` frames and raw dumps (``.bin``);
+  wmbus: the telegrams of
+  ``wmbus/wmbusmeters-cases.jsonl`` (without CRCs, and in format A), alone and back to back;
+* for wmbus and hex, ``samples/wmbus/wmbus-frames.txt`` (hex lines and receiver lines);
 * the shipped ``samples/`` (always);
 * regression inputs committed in ``fuzz/crashes/<target>/`` (always, every file but dotfiles).
 
@@ -24,7 +27,7 @@ import json
 import os
 import sys
 
-TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms"]
+TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus", "sml"]
 HEX = set("0123456789abcdefABCDEF")
 
 
@@ -50,6 +53,22 @@ def files(folder, suffix):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def crc_en13757(data):
+    """The block CRC of EN 13757-4 (polynomial 0x3D65, complemented)."""
+    c = 0
+    for b in data:
+        c ^= b << 8
+        for _ in range(8):
+            c = ((c << 1) ^ 0x3D65) & 0xFFFF if c & 0x8000 else (c << 1) & 0xFFFF
+    return c ^ 0xFFFF
+
+
+def format_a(frame):
+    """A wM-Bus frame without CRCs in format A: each block followed by its CRC."""
+    blocks = [frame[:10]] + [frame[i:i + 16] for i in range(10, len(frame), 16)]
+    return b"".join(b + crc_en13757(b).to_bytes(2, "big") for b in blocks)
 
 
 def frame_line(data, protocol, extra=None):
@@ -107,7 +126,28 @@ def main():
                 apdus += [(bytes.fromhex(record[k]), "corpus") for k in ("pdu_hex", "plain_pdu_hex") if record.get(k)]
                 sessions.setdefault(record["session"], []).append(bytes.fromhex(record["hex"]))
 
+    wmbus = []
+    sample_wmbus = os.path.join(samples, "wmbus", "wmbus-frames.txt")
+    if os.path.exists(sample_wmbus):
+        text = read(sample_wmbus)
+        hex_texts.append((text, "samples"))
+        for line in text.decode("latin-1").splitlines():
+            line = line.strip()
+            if line.startswith("#") or not line:
+                continue
+            line = line.rsplit(";0x", 1)[-1].replace("telegram=|", "").replace("|", "").replace("_", "")
+            wmbus.append((bytes.fromhex(line), "samples"))
+    wmbus_cases = os.path.join(corpus, "wmbus", "wmbusmeters-cases.jsonl") if corpus else None
+    if wmbus_cases and os.path.exists(wmbus_cases):
+        with open(wmbus_cases) as f:
+            for line in f:
+                record = json.loads(line)
+                if record.get("frame") == "wireless":
+                    wmbus += [(bytes.fromhex(t), "corpus") for t in record["telegrams"]]
+
     seeds = {t: [] for t in TARGETS}
+    seeds["wmbus"] = list(wmbus) + [(format_a(f), where) for f, where in wmbus if f and f[0] + 1 == len(f)]
+    seeds["wmbus"].append((b"".join(f for f, _ in wmbus[:8]), "samples"))
     seeds["dlms-apdu"] = list(apdus)
     # Each session's frames back to back (both directions), and each frame alone.
     seeds["dlms"] = [(b"".join(frames), "corpus") for frames in sessions.values()]
@@ -119,9 +159,14 @@ def main():
     seeds["mbus"].append((b"".join(f for f, _ in mbus[:8]), "samples"))
     seeds["dsmr"] = list(dsmr)
     seeds["iec62056-21"] = list(iec)
+    sml = [(read(p), "samples") for p in files(os.path.join(samples, "sml"), ".bin")]
+    if corpus:
+        sml += [(read(p), "corpus") for p in files(os.path.join(corpus, "sml"), ".bin")]
+    seeds["sml"] = sml
     seeds["hex"] = list(hex_texts)
     seeds["hex"] += [(data.hex().upper().encode() + b"\n", where) for data, where in dsmr + iec]
-    for protocol, frames in (("mbus", mbus), ("dsmr", dsmr), ("iec62056-21", iec)):
+    seeds["hex"] += [(data.hex().upper().encode() + b"\n", where) for data, where in sml[:20]]
+    for protocol, frames in (("mbus", mbus), ("dsmr", dsmr), ("iec62056-21", iec), ("sml", sml[:20])):
         seeds["jsonl"] += [(frame_line(data, protocol), where) for data, where in frames]
     if mbus:
         first = mbus[0][0]

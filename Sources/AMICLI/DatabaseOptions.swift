@@ -2,7 +2,7 @@ import AMICore
 import ArgumentParser
 import Foundation
 
-/// Options every subcommand that opens the database takes.
+/// The options of every command that opens an ami-store database: `--db` (else `$AMI_DB`), `--busy-timeout`.
 public struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The database file (default: $AMI_DB).")
     public var db: String?
@@ -31,4 +31,39 @@ public struct DatabaseOptions: ParsableArguments {
             ToolMain.exit((error as? SQLiteError)?.isBusy == true ? .tempFail : .ioError)
         }
     }
+}
+
+/// Which meters, quantities and times a command reads from the store (`ami-store query`, ami-report).
+public struct SelectionOptions: ParsableArguments {
+    @Option(name: .long, help: "Only this meter (repeatable); the meters it replaced come along.")
+    public var meter: [String] = []
+    @Option(name: .long, help: "Only meters under this hierarchy path.")
+    public var node: String?
+    @Option(name: .long, help: "Only this quantity (repeatable).")
+    public var quantity: [String] = []
+    @Option(name: .long, help: "From this time on (ISO 8601).")
+    public var from: String?
+    @Option(name: .long, help: "Before this time (ISO 8601).")
+    public var to: String?
+
+    public init() {}
+
+    public func validate() throws { _ = try filter() }
+
+    /// The selection as a store filter (all record kinds left as they are by default).
+    public func filter() throws -> QueryFilter {
+        var f = QueryFilter()
+        f.meters = meter
+        f.node = node
+        f.quantities = quantity
+        f.from = try from.map { try parseTime($0, "--from") }
+        f.to = try to.map { try parseTime($0, "--to") }
+        return f
+    }
+}
+
+/// An ISO 8601 time option's value, or a usage error naming the option.
+public func parseTime(_ text: String, _ option: String) throws -> UTCTime {
+    guard let t = UTCTime(iso8601: text) else { throw ValidationError("\(option) wants an ISO 8601 time like 2026-01-05T00:00:00Z") }
+    return t
 }

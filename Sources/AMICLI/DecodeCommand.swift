@@ -3,6 +3,8 @@ import AMICore
 /// The body of `ami-decode`, callable in-process: decodes each input in turn into `sink` and
 /// returns the exit status (65 when anything was skipped, 66 when an input could not be read).
 public enum DecodeCommand {
+    static let chunkSize = 1 << 20
+
     public static func run(inputs: [InputFile], format: InputFormat, options: DecodeOptions, strict: Bool,
                            sink: RecordOutput) -> ExitStatus {
         var status = ExitStatus.ok
@@ -11,8 +13,10 @@ public enum DecodeCommand {
             let session = DecodeSession(inputName: input.displayName, sourceName: input.sourceName, format: format,
                                         options: options, strict: strict, sink: sink)
             do {
-                try input.read { chunk in
+                try input.read(chunkSize: chunkSize) { chunk in
                     session.feed(chunk)
+                    // A short read: the input has nothing more for now (a pipe from ami-read listen).
+                    if chunk.count < chunkSize { sink.flush() }
                     diagnostics.progress("\(input.displayName): \(session.frames) frames")
                     return !session.stopped && sink.failure == nil
                 }

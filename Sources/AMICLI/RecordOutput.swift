@@ -45,7 +45,12 @@ public final class RecordOutput: DecodeSink {
         diagnostics.report(d.location, (d.skipped ? "" : "warning: ") + d.error.description)
     }
 
-    private func flush() {
+    /// Writes what is buffered now (when the input waits, so a live stream's records are not held back).
+    public func flush() {
+        guard failure == nil, jsonWriter.output.count > 0 else {
+            jsonWriter.removeAll()
+            return
+        }
         do {
             try jsonWriter.output.withUnsafeBytes { try output.write($0) }
         } catch {

@@ -23,6 +23,11 @@ public struct CheckedOutput: Sendable {
 
     public init(fd: Int32 = 1) { self.fd = fd }
 
+    /// Writes `text` as UTF-8.
+    public func write(_ text: String) throws {
+        try Array(text.utf8).withUnsafeBytes { try write($0) }
+    }
+
     /// Writes all of `bytes`, retrying short writes and EINTR.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0

@@ -242,7 +242,7 @@ extension AMIBill {
             ToolMain.prepare()
             let from = try billTime(self.from, "--from"), to = try billTime(self.to, "--to")
             let billing = database.open()
-            reporting(billing) { output(try billing.figures(from: from, to: to)) }
+            reporting(billing) { output(try billing.figures(from: from, to: to).map(\.record)) }
         }
     }
 }

@@ -14,7 +14,7 @@ struct AMIDecode: ParsableCommand {
     @Argument(help: "Input files; '-' or none means stdin.")
     var files: [String] = []
 
-    @Option(name: .long, help: "Protocol to look for: auto, mbus, iec62056-21, dsmr, dlms.")
+    @Option(name: .long, help: "Protocol to look for: auto, mbus, wmbus, iec62056-21, dsmr, dlms, sml.")
     var `protocol`: String = "auto"
 
     @Option(name: .long, help: "Input layout: auto, hex, binary, jsonl.")
@@ -32,6 +32,9 @@ struct AMIDecode: ParsableCommand {
     @Option(name: .long, help: "Key file (ek, ak; mode 0600) for ciphered DLMS APDUs without plaintext beside them.")
     var keyFile: String?
 
+    @Option(name: .long, help: "Key file of wireless M-Bus meters (ID = KEY lines; mode 0600).")
+    var wmbusKeyFile: String?
+
     @Flag(name: .long, help: "Write each record as soon as it is decoded (for live streams).")
     var lineBuffered = false
 
@@ -39,7 +42,7 @@ struct AMIDecode: ParsableCommand {
 
     func validate() throws {
         guard `protocol` == "auto" || ProtocolID(rawValue: `protocol`) != nil else {
-            throw ValidationError("unknown protocol '\(`protocol`)' (auto, mbus, iec62056-21, dsmr, dlms)")
+            throw ValidationError("unknown protocol '\(`protocol`)' (auto, \(ProtocolID.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard InputFormat(rawValue: input) != nil else {
             throw ValidationError("unknown input layout '\(input)' (auto, hex, binary, jsonl)")
@@ -59,8 +62,17 @@ struct AMIDecode: ParsableCommand {
         do {
             options.dlmsSecurity = try dlmsSecurity()
         } catch {
-            diagnostics.report(keyFile ?? "environment", "\(error)")
+            // The message names the key file or the variable.
+            diagnostics.report(nil, "\(error)")
             ToolMain.exit(.config)
+        }
+        if let path = wmbusKeyFile {
+            do {
+                options.wmbusKeys = try WMBusKeys(Secrets(keyFile: path, environment: [:]))
+            } catch {
+                diagnostics.report(path, "\(error)")
+                ToolMain.exit(.config)
+            }
         }
         let sink = RecordOutput(diagnostics: diagnostics, lineBuffered: lineBuffered)
         let status = DecodeCommand.run(inputs: (files.isEmpty ? ["-"] : files).map(InputFile.init),
@@ -69,13 +81,14 @@ struct AMIDecode: ParsableCommand {
         ToolMain.exit(status)
     }
 
-    /// DLMS keys from `--key-file` or AMI_DLMS_EK / AMI_DLMS_AK; nil when none are given.
-    func dlmsSecurity() throws -> SecurityContext? {
-        let env = ProcessInfo.processInfo.environment
-        let secrets = try keyFile.map { try Secrets(keyFile: $0, environment: env) } ?? Secrets(environment: env)
-        guard let ek = try secrets.key("ek", environmentName: "AMI_DLMS_EK", byteCount: 16).flatMap({ DLMSKey($0.bytes) }),
-              let ak = try secrets.key("ak", environmentName: "AMI_DLMS_AK", byteCount: 16).flatMap({ DLMSKey($0.bytes) })
-        else { return nil }
+    /// DLMS keys from `--key-file` or AMI_DLMS_EK / AMI_DLMS_AK; nil when none are given. A key
+    /// file that cannot be read, is open to others, is malformed or lacks ek or ak throws.
+    func dlmsSecurity() throws(SecretError) -> SecurityContext? {
+        let secrets = try DLMSSecrets(keyFile: keyFile, environment: ProcessInfo.processInfo.environment)
+        guard let ek = secrets.encryptionKey, let ak = secrets.authenticationKey else {
+            if let keyFile { throw SecretError("\(keyFile): needs ek and ak (or AMI_DLMS_EK and AMI_DLMS_AK)") }
+            return nil
+        }
         // Deciphering uses the senders' system titles; this side's own title is never used.
         return SecurityContext(systemTitle: [UInt8](repeating: 0, count: 8), ek: ek, ak: ak)
     }

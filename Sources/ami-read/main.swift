@@ -9,7 +9,7 @@ struct AMIRead: ParsableCommand {
         commandName: "ami-read",
         abstract: "Talk to meters and write the frames exchanged as JSON lines.",
         discussion: "See ami-read(1). Pipe the output into ami-decode for readings.",
-        subcommands: [DLMS.self]
+        subcommands: [DLMS.self, Listen.self]
     )
 
     /// Options from a meter description (`--description FILE`, a JSON object of long option
@@ -80,6 +80,7 @@ struct DLMS: ParsableCommand {
         _ = try settings()
     }
 
+    /// Everything but the keys and the password (`addSecrets`).
     func settings() throws -> DLMSReadSettings {
         let env = ProcessInfo.processInfo.environment
         let connection: DLMSReadSettings.Connection
@@ -130,26 +131,6 @@ struct DLMS: ParsableCommand {
             }
             s.client.systemTitle = t
         }
-        let secrets: Secrets
-        if let keyFile {
-            do { secrets = try Secrets(keyFile: keyFile, environment: env) } catch { throw ValidationError(error.description) }
-        } else {
-            secrets = Secrets(environment: env)
-        }
-        do {
-            s.client.encryptionKey = try secrets.key("ek", environmentName: "AMI_DLMS_EK", byteCount: 16).flatMap { DLMSKey($0.bytes) }
-            s.client.authenticationKey = try secrets.key("ak", environmentName: "AMI_DLMS_AK", byteCount: 16).flatMap { DLMSKey($0.bytes) }
-        } catch {
-            throw ValidationError(error.description)
-        }
-        s.client.password = secrets.text("password", environmentName: "AMI_DLMS_PASSWORD")
-        if authentication == .low, s.client.password == nil {
-            throw ValidationError("--auth low needs a password: 'password = …' in --key-file, or AMI_DLMS_PASSWORD")
-        }
-        if authentication == .hlsGMAC || protection != .none,
-           s.client.encryptionKey == nil || s.client.authenticationKey == nil {
-            throw ValidationError("--auth hls-gmac and --security need ek and ak: in --key-file, or AMI_DLMS_EK and AMI_DLMS_AK")
-        }
         s.tasks = [.identity]
         // A clock set first is read back after it.
         if setClock { s.tasks.append(.setClock) }
@@ -183,6 +164,28 @@ struct DLMS: ParsableCommand {
         return s
     }
 
+    /// The keys and the password from --key-file or the environment, and a check that what the
+    /// authentication and protection need is there. An unusable key file or key variable, or a key
+    /// file without what is needed, throws `SecretError` (exit 78); keys missing with no key file
+    /// given, a usage error.
+    func addSecrets(to s: inout DLMSReadSettings) throws {
+        let secrets = try DLMSSecrets(keyFile: keyFile, environment: ProcessInfo.processInfo.environment)
+        s.client.encryptionKey = secrets.encryptionKey
+        s.client.authenticationKey = secrets.authenticationKey
+        s.client.password = secrets.password
+        var missing: String? = nil
+        if s.client.authentication == .low, s.client.password == nil {
+            missing = "--auth low needs a password: 'password = …' in --key-file, or AMI_DLMS_PASSWORD"
+        } else if s.client.authentication == .hlsGMAC || s.client.protection != .none,
+                  s.client.encryptionKey == nil || s.client.authenticationKey == nil {
+            missing = "--auth hls-gmac and --security need ek and ak: in --key-file, or AMI_DLMS_EK and AMI_DLMS_AK"
+        }
+        if let missing {
+            guard let keyFile else { throw ValidationError(missing) }
+            throw SecretError("\(keyFile): \(missing)")
+        }
+    }
+
     func profileSelection() throws -> DLMSProfileSelection {
         if let entries {
             guard from == nil, to == nil else { throw ValidationError("give --entries or --from/--to, not both") }
@@ -202,7 +205,66 @@ struct DLMS: ParsableCommand {
     func run() throws {
         ToolMain.prepare()
         let diagnostics = Diagnostics(program: "ami-read")
+        var s = try settings()
+        do {
+            try addSecrets(to: &s)
+        } catch let error as SecretError {
+            diagnostics.report(nil, error.description)
+            ToolMain.exit(.config)
+        }
         let output = RecordOutput(diagnostics: diagnostics, lineBuffered: true)
-        ToolMain.exit(ReadDLMS.run(try settings(), output: output))
+        ToolMain.exit(ReadDLMS.run(s, output: output))
+    }
+}
+
+struct Listen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listen",
+        abstract: "Receive frames pushed to a UDP or TCP port, or read from a serial port, until SIGTERM.",
+        discussion: "ENDPOINT is udp://ADDR:PORT, tcp://ADDR:PORT (port 0: any free port) or serial:DEVICE. See ami-read(1)."
+    )
+
+    @Argument(help: "udp://ADDR:PORT, tcp://ADDR:PORT or serial:DEVICE.") var endpoint: String
+    @Option(help: "Protocol of the frames: auto (any ami-decode finds by its framing) or one name; written in records.")
+    var `protocol`: String = "auto"
+    @Option(help: "Cut streams at pauses of this many milliseconds instead of by the protocol's framing.")
+    var idleGap: Int?
+    @Option(help: "Serial speed.") var baud: Int = 9600
+    @Option(help: "Serial frame: data bits, parity (N, E, O), stop bits.") var serialFormat: String = "8N1"
+    @Option(help: "Seconds between attempts to open a serial device that is missing.") var reopenInterval: Double = 1
+    @Option(help: "Stop after this many frames.") var maxFrames: Int?
+    @OptionGroup var common: CommonOptions
+
+    func listener() throws -> PushListener {
+        guard let format = SerialSettings(baudRate: baud, format: serialFormat) else {
+            throw ValidationError("--serial-format wants e.g. 8N1 or 8E1, not '\(serialFormat)'")
+        }
+        guard let where_ = PushEndpoint(endpoint, serial: format) else {
+            throw ValidationError("the endpoint is udp://ADDR:PORT, tcp://ADDR:PORT or serial:DEVICE, not '\(endpoint)'")
+        }
+        var protocols = Set(ProtocolID.allCases)
+        var name: String? = nil
+        if `protocol` != "auto" {
+            guard let p = ProtocolID(rawValue: `protocol`) else {
+                throw ValidationError("unknown protocol '\(`protocol`)' (auto, \(ProtocolID.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            protocols = [p]
+            name = p.rawValue
+        }
+        if let gap = idleGap, !(1...60_000).contains(gap) { throw ValidationError("--idle-gap wants 1 to 60000 milliseconds") }
+        guard reopenInterval > 0, reopenInterval <= 3600 else { throw ValidationError("--reopen-interval wants 0 to 3600 seconds") }
+        if let n = maxFrames, n < 1 { throw ValidationError("--max-frames wants a positive number") }
+        return PushListener(endpoint: where_, split: idleGap.map { .idle(milliseconds: $0) } ?? .protocols(protocols),
+                            protocolName: name, reopenInterval: .milliseconds(Int64(reopenInterval * 1000)),
+                            maxFrames: maxFrames)
+    }
+
+    func validate() throws { _ = try listener() }
+
+    func run() throws {
+        ToolMain.prepare()
+        let stop = StopSignal.install()
+        let output = RecordOutput(diagnostics: Diagnostics(program: "ami-read"), lineBuffered: true)
+        ToolMain.exit(ReadListen.run(try listener(), output: output, strict: common.strict, stop: stop))
     }
 }

@@ -34,11 +34,6 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
-func parseTime(_ text: String, _ option: String) throws -> UTCTime {
-    guard let t = UTCTime(iso8601: text) else { throw ValidationError("\(option) wants an ISO 8601 time like 2026-01-05T00:00:00Z") }
-    return t
-}
-
 extension AMIStore {
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Store reading, event and frame JSON lines, then run VEE.")
@@ -91,31 +86,17 @@ extension AMIStore {
         static let configuration = CommandConfiguration(abstract: "Write stored readings and events as JSON lines.")
 
         @OptionGroup var database: DatabaseOptions
-        @Option(name: .long, help: "Only this meter (repeatable); its predecessors come along.")
-        var meter: [String] = []
+        @OptionGroup var selection: SelectionOptions
         @Flag(name: .long, help: "Leave out the readings of meters a --meter replaced.")
         var noPredecessors = false
-        @Option(name: .long, help: "Only meters under this hierarchy path.")
-        var node: String?
-        @Option(name: .long, help: "Only this quantity (repeatable).")
-        var quantity: [String] = []
-        @Option(name: .long, help: "From this time on (ISO 8601).")
-        var from: String?
-        @Option(name: .long, help: "Before this time (ISO 8601).")
-        var to: String?
         @Option(name: .long, help: "Record types, comma-separated: reading, event, frame (default reading,event).")
         var type: String = "reading,event"
 
         func run() throws {
             ToolMain.prepare()
             let diagnostics = Diagnostics(program: "ami-store")
-            var filter = QueryFilter()
-            filter.meters = meter
+            var filter = try selection.filter()
             filter.followReplacements = !noPredecessors
-            filter.node = node
-            filter.quantities = quantity
-            filter.from = try from.map { try parseTime($0, "--from") }
-            filter.to = try to.map { try parseTime($0, "--to") }
             var kinds = Set<QueryFilter.Kind>()
             for name in type.split(separator: ",") {
                 guard let k = QueryFilter.Kind(rawValue: String(name)) else {
@@ -300,7 +281,7 @@ extension AMIStore {
                 let store = database.open(diagnostics, readOnly: true)
                 do {
                     let text = try store.exportRegistry(format: fmt, nodes: kind != "meters", meters: kind != "nodes")
-                    try Array(text.utf8).withUnsafeBytes { try CheckedOutput().write($0) }
+                    try CheckedOutput().write(text)
                 } catch is OutputClosed {
                     ToolMain.exit(.ok)
                 } catch {

@@ -16,7 +16,8 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var total = 0
         for name in ["samples/mbus/libmbus-test-frames.hex", "samples/dsmr/p1-dsmr5-fluvius.txt", "samples/dsmr/p1-capture-am550.txt",
-                     "samples/iec62056-21/meter-sim-1phase.bin"] {
+                     "samples/iec62056-21/meter-sim-1phase.bin", "samples/dlms/sim-wrapper-none.jsonl",
+                     "samples/dlms/sim-hdlc-hls-gmac-auth-enc.jsonl"] {
             let sink = CollectingSink()
             let session = DecodeSession(inputName: name, sourceName: "file:" + name, sink: sink)
             session.feed(Array(try Data(contentsOf: root.appendingPathComponent(name))))
@@ -35,7 +36,7 @@ import Testing
                 total += 1
             }
         }
-        #expect(total > 800)
+        #expect(total > 900)
     }
 
     @Test func intervalAndQualityAreReadAndWritten() throws {

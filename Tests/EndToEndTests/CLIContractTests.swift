@@ -30,4 +30,25 @@ import Testing
         #expect(r.status == 65)
         #expect(r.stdout.isEmpty)
     }
+
+    /// An SML dump as an optical head gives it: garbage, a frame with a bad CRC, good frames. The bad
+    /// frame is reported with its byte offset and skipped, the rest decoded, exit 65; --strict stops there.
+    @Test func aBadSMLFrameInAStreamIsSkippedWithItsOffset() throws {
+        var sample = Array(try Data(contentsOf: Binaries.packageRoot.appendingPathComponent("samples/sml/ehz-push.bin")))
+        let frameLength = sample.count / 3
+        sample[frameLength - 1] ^= 0x01        // the first frame's CRC
+        let input: [UInt8] = [0x42, 0x13] + sample
+        let r = try Binaries.run("ami-decode", ["-"], stdin: input)
+        #expect(r.status == 65)
+        #expect(r.stderrLines == [
+            "ami-decode: stdin byte 0: framing: skipped 2 bytes that are not a frame",
+            "ami-decode: stdin byte \(2 + frameLength - 2): sml-transport: " + r.stderrLines.last!.components(separatedBy: "sml-transport: ").last!,
+        ])
+        #expect(r.stderrLines.last?.contains("CRC 0x") == true)
+        #expect(r.stdoutLines.count == 10)
+        #expect(r.stdoutLines.allSatisfy { $0.contains(#""protocol":"sml""#) && $0.contains(#""meter":"1EMH0012345678""#) })
+        let strict = try Binaries.run("ami-decode", ["--strict", "--protocol", "sml"], stdin: Array(sample))
+        #expect(strict.status == 65)
+        #expect(strict.stdout.isEmpty)
+    }
 }

@@ -4,7 +4,7 @@ import Testing
 /// The built `ami-decode` and decoders nobody on this project wrote (the pinned PyPI peers of
 /// `scripts/requirements-peers.txt`, run through the harnesses in `peers/`) decode the same shipped
 /// sample files, and their values are compared: wired M-Bus with pyMeterBus, DSMR P1 with
-/// dsmr_parser, IEC 62056-21 with pwitab's iec62056_21.
+/// dsmr_parser, IEC 62056-21 with pwitab's iec62056_21, SML with smllib.
 ///
 /// Nothing is compared loosely. Where a peer reports a value in its own units the test converts
 /// with an explicit table; where a peer fails on a frame, or disagrees with ami and ami follows the
@@ -524,6 +524,51 @@ struct PeerAgreementTests {
         print("PeerAgreement IEC 62056-21: \(sets.count) data sets compared (\(numbers) numbers, \(texts) texts)")
         #expect(numbers >= 2 && numbers + texts == sets.count && sets.count >= 4)
         #expect(mismatches.isEmpty, "ami and pwitab disagree:\n\(mismatches.joined(separator: "\n"))")
+    }
+
+    // MARK: - SML: smllib 1.7
+
+    /// DLMS unit codes smllib reports → ami's base units (the units the sample uses).
+    static let smlUnits: [String: String] = ["30": "Wh", "27": "W"]
+
+    /// Every value smllib reads from the shipped SML push stream, frame by frame: the same OBIS
+    /// code, value × 10^scaler exactly, the unit, octet strings as the same text, the status word.
+    @Test func smlAgreesWithSmllib() throws {
+        let file = "samples/sml/ehz-push.bin"
+        let theirs = try Self.peer("sml_smllib.py", [file])
+        let ours = try Self.ami([file]).filter { $0["type"]?.string == "reading" }
+        #expect(theirs.allSatisfy { $0["error"] == nil }, "\(theirs)")
+        var mismatches: [String] = []
+        if ours.count != theirs.count { mismatches.append("\(ours.count) ami readings vs \(theirs.count) smllib values") }
+        for (a, t) in zip(ours, theirs) {
+            let key = "frame \(t["frame"]?.text ?? "-") \(t["obis"]?.string ?? "-")"
+            if a["frame"]?.text != t["frame"]?.text || a["obis"]?.string != t["obis"]?.string {
+                mismatches.append("\(key): ami frame \(a["frame"]?.text ?? "-") \(a["obis"]?.string ?? "-")")
+                continue
+            }
+            if let text = t["value"]?.string {
+                if a["text"]?.string != text { mismatches.append("\(key): ami \(a) vs smllib \(text)") }
+                continue
+            }
+            guard let raw = t["value"]?.number.flatMap(Dec.parse), let mine = a["value"]?.number.flatMap(Dec.parse) else {
+                mismatches.append("\(key): not a number: ami \(a), smllib \(t)")
+                continue
+            }
+            let scale = Int(t["scaler"]?.number ?? "0") ?? 0
+            var expected = raw
+            for _ in 0..<abs(scale) { expected = scale < 0 ? expected / 10 : expected * 10 }
+            if expected != mine { mismatches.append("\(key): ami \(Dec.plain(mine)) vs smllib \(Dec.plain(expected))") }
+            if a["unit"]?.string != t["unit"]?.number.flatMap({ Self.smlUnits[$0] }) {
+                mismatches.append("\(key): unit \(a["unit"]?.string ?? "-") vs smllib code \(t["unit"]?.text ?? "-")")
+            }
+            if let status = t["status"]?.number.flatMap({ UInt64($0) }),
+               a["note"]?.string?.contains("status 0x" + String(status, radix: 16, uppercase: true)) != true {
+                mismatches.append("\(key): status \(status) not in ami's note")
+            }
+        }
+        print("PeerAgreement SML: \(theirs.count) values compared")
+        #expect(theirs.count == 15)
+        #expect(mismatches.isEmpty, "ami and smllib disagree:\n\(mismatches.joined(separator: "\n"))")
     }
 }
 

@@ -4,14 +4,15 @@ import Testing
 /// The built `ami-decode` run through pipes on the shipped samples, as a user would.
 @Suite struct PipelineTests {
     static let samples = ["samples/mbus/libmbus-test-frames.hex", "samples/dsmr/p1-dsmr5-fluvius.txt",
-                          "samples/dsmr/p1-capture-am550.txt", "samples/iec62056-21/meter-sim-1phase.bin"]
+                          "samples/dsmr/p1-capture-am550.txt", "samples/iec62056-21/meter-sim-1phase.bin",
+                          "samples/dlms/sim-wrapper-none.jsonl", "samples/dlms/sim-hdlc-hls-gmac-auth-enc.jsonl"]
 
     @Test func theShippedSamplesDecodeCleanly() throws {
         let r = try Binaries.run("ami-decode", Self.samples)
         #expect(r.status == 0)
         #expect(r.stderr.isEmpty)
         let lines = r.stdoutLines
-        for p in ["mbus", "dsmr", "iec62056-21"] {
+        for p in ["mbus", "dsmr", "iec62056-21", "dlms"] {
             #expect(lines.contains { $0.contains(#""type":"reading""#) && $0.contains(#""protocol":"\#(p)""#) },
                     "no \(p) readings")
         }
@@ -20,6 +21,34 @@ import Testing
             #expect(object?["v"] as? Int == 1)
             #expect(["reading", "event"].contains(object?["type"] as? String ?? ""))
         }
+    }
+
+    /// The ciphered DLMS sample decodes the same from the plaintext its frame records carry as from
+    /// the ciphered APDUs alone with the simulator's (public test) keys, from a key file or the
+    /// environment; without either, every ciphered APDU is reported and skipped.
+    @Test func theCipheredDLMSSampleDecodesFromItsPlainOrWithTheKeys() throws {
+        let sample = "samples/dlms/sim-hdlc-hls-gmac-auth-enc.jsonl"
+        let withPlain = try Binaries.run("ami-decode", [sample])
+        #expect(withPlain.status == 0, "\(withPlain.stderr)")
+        #expect(withPlain.stdoutLines.count > 20)
+        #expect(withPlain.stdout.contains(#""event":"remote_disconnect""#))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-plain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let keys = dir.appendingPathComponent("sim.keys").path
+        try "ek = 000102030405060708090A0B0C0D0E0F\nak = D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF\n".write(toFile: keys, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keys)
+        let strip = "sed 's/,\"plain\":\"[0-9a-f]*\"//' \(sample)"
+        let noKeys = try Binaries.shell("\(strip) | env -u AMI_DLMS_EK -u AMI_DLMS_AK ami-decode")
+        #expect(noKeys.status == 65)
+        #expect(noKeys.stderrLines.first?.hasSuffix("dlms-security: ciphered general-glo-ciphering: no keys (give --key-file, or decode ami-read's frame records, which carry the plaintext)") == true,
+                "\(noKeys.stderr)")
+        #expect(!noKeys.stdout.contains(#""quantity":"energy""#))
+        let fromFile = try Binaries.shell("\(strip) | ami-decode --key-file \(keys)")
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        // Readings take their source from the frame records, so stdin and the file give the same lines.
+        #expect(fromFile.stdout == withPlain.stdout)
+        let fromEnvironment = try Binaries.shell("\(strip) | AMI_DLMS_EK=000102030405060708090A0B0C0D0E0F AMI_DLMS_AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF ami-decode")
+        #expect(fromEnvironment.stdout == fromFile.stdout)
     }
 
     @Test func outputDoesNotDependOnTheLocale() throws {

@@ -2,9 +2,9 @@ extension BillingStore {
     /// Segments and figures for [from, to), one `figures` record per tariff: accounts, invoiced,
     /// prepaid accounts in credit, in warning and disconnected, accounts without energy, payments
     /// and energy in the span.
-    public func figures(from: BillTime, to: BillTime) throws -> [JSONObjectText] {
+    public func figures(from: BillTime, to: BillTime) throws -> [TariffFigures] {
         let all = try accounts()
-        var out: [JSONObjectText] = []
+        var out: [TariffFigures] = []
         for name in Set(all.map(\.tariff)).sorted() {
             let t = try tariff(name).tariff
             let f = from.resolve(t), e = to.resolve(t)
@@ -32,24 +32,11 @@ extension BillingStore {
                 }
                 s.reset()
             }
-            var o = JSONObjectText(type: "figures")
-            o.string("tariff", name)
-            o.time("from", f)
-            o.time("to", e)
-            o.int("accounts", Int64(group.count))
-            o.int("prepaid", Int64(group.filter(\.prepaid).count))
-            o.int("invoiced", Int64(invoiced))
-            o.int("in_credit", Int64(inCredit))
-            o.int("in_warning", Int64(inWarning))
-            o.int("disconnected", Int64(disconnected))
-            o.int("without_energy", Int64(withoutEnergy))
-            o.int("payments", Int64(payments))
-            o.int("paid", paid)
-            o.decimal("energy", energy)
-            o.string("unit", t.unit.name)
-            o.string("currency", t.currency)
-            o.int("minor_units", Int64(t.minorUnits))
-            out.append(o)
+            out.append(TariffFigures(tariff: name, from: f, to: e, accounts: group.count,
+                                     prepaid: group.filter(\.prepaid).count, invoiced: invoiced, inCredit: inCredit,
+                                     inWarning: inWarning, disconnected: disconnected, withoutEnergy: withoutEnergy,
+                                     payments: payments, paid: paid, energy: energy, unit: t.unit.name,
+                                     currency: t.currency, minorUnits: t.minorUnits))
         }
         return out
     }
@@ -69,6 +56,49 @@ extension BillingStore {
         if let d = a.debitedTo { o.time("debited_to", d) }
         o.string("currency", t.currency)
         o.int("minor_units", Int64(t.minorUnits))
+        return o
+    }
+}
+
+/// The figures of one tariff's accounts over a span: segments (invoiced, in credit, in warning,
+/// disconnected, without energy), payments and energy; a `figures` record (ami-jsonl(5)).
+public struct TariffFigures: Sendable {
+    public var tariff: String
+    public var from: UTCTime
+    public var to: UTCTime
+    public var accounts: Int
+    public var prepaid: Int
+    public var invoiced: Int
+    public var inCredit: Int
+    public var inWarning: Int
+    public var disconnected: Int
+    public var withoutEnergy: Int
+    public var payments: Int
+    /// Payments in minor units of `currency`.
+    public var paid: Int64
+    public var energy: Nano
+    public var unit: String
+    public var currency: String
+    public var minorUnits: Int
+
+    public var record: JSONObjectText {
+        var o = JSONObjectText(type: "figures")
+        o.string("tariff", tariff)
+        o.time("from", from)
+        o.time("to", to)
+        o.int("accounts", Int64(accounts))
+        o.int("prepaid", Int64(prepaid))
+        o.int("invoiced", Int64(invoiced))
+        o.int("in_credit", Int64(inCredit))
+        o.int("in_warning", Int64(inWarning))
+        o.int("disconnected", Int64(disconnected))
+        o.int("without_energy", Int64(withoutEnergy))
+        o.int("payments", Int64(payments))
+        o.int("paid", paid)
+        o.decimal("energy", energy)
+        o.string("unit", unit)
+        o.string("currency", currency)
+        o.int("minor_units", Int64(minorUnits))
         return o
     }
 }

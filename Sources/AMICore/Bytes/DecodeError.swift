@@ -12,6 +12,11 @@ public enum DecodeLayer: String, Sendable, Equatable, CaseIterable {
     case dlmsWrapper = "dlms-wrapper"
     case dlmsApplication = "dlms-app"
     case dlmsSecurity = "dlms-security"
+    case wmbusLink = "wmbus-link"
+    case wmbusTransport = "wmbus-tpl"
+    case wmbusSecurity = "wmbus-security"
+    case smlTransport = "sml-transport"
+    case sml = "sml"
 }
 
 /// A typed decoding failure: where (absolute byte offset in the input it was found in, and layer) and why.

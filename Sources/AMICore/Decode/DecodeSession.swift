@@ -82,8 +82,7 @@ public final class DecodeSession {
     private var pendingBase = 0         // absolute offset of pending[0]
     private var scanFrom = 0            // index in pending where scanning resumes
     private var lineNumber = 0
-    private var garbageStart: Int? = nil        // absolute offset of an open run of unframed bytes
-    private var garbageReason: DecodeError? = nil
+    private var scanner = FrameScanner()
     private var output = DecodeOutput()
     private var state: StreamState
     /// Writes records straight into the sink's writer, when it has one.
@@ -164,6 +163,15 @@ public final class DecodeSession {
     }
 
     private func hexLine(_ raw: ArraySlice<UInt8>) {
+        do {
+            if let r = try WMBusReceiverLine.parse(raw) {
+                receiverLine(r.frame, crcOK: r.crcOK)
+                return
+            }
+        } catch {
+            report(error.shifted(by: -raw.startIndex), line: lineNumber, skipped: true)
+            return
+        }
         var text = raw
         if let hash = text.firstIndex(of: UInt8(ascii: "#")) { text = text[text.startIndex..<hash] }
         if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
@@ -175,6 +183,22 @@ public final class DecodeSession {
             return
         }
         scanFrames(in: bytes, line: lineNumber, protocols: options.protocols,
+                   context: FrameContext(source: sourceName, frameIndex: frames, options: options))
+    }
+
+    /// The frame of a wireless M-Bus receiver's line: wM-Bus whatever `--protocol auto` would guess.
+    private func receiverLine(_ frame: [UInt8], crcOK: Bool) {
+        guard options.protocols.contains(.wmbus) else {
+            report(DecodeError(.input, at: 0, .unsupported, "a wireless M-Bus receiver line, and wmbus is not asked for"),
+                   line: lineNumber, skipped: true)
+            return
+        }
+        guard crcOK || options.ignoreChecksums else {
+            report(DecodeError(.wmbusLink, at: 0, .checksum, "the receiver reports a CRC error"), line: lineNumber,
+                   skipped: true)
+            return
+        }
+        scanFrames(in: frame, line: lineNumber, protocols: [.wmbus],
                    context: FrameContext(source: sourceName, frameIndex: frames, options: options))
     }
 
@@ -235,52 +259,23 @@ public final class DecodeSession {
 
     // MARK: - frames
 
-    private func flushGarbage(upTo end: Int, line: Int?) {
-        if let g = garbageStart {
-            report(garbageError(from: g, to: end, reason: garbageReason), line: line, skipped: true)
-            garbageStart = nil
-            garbageReason = nil
-        }
-    }
-
-    /// Finds and decodes the frames in `bytes[start...]`, reporting what is not a frame once per run.
-    /// `base` is the absolute offset of `bytes[0]`, `line` the line the bytes came from (nil for binary
-    /// input), `what` names the end of the bytes in the truncation message. Returns where scanning
-    /// stopped: the end, or (only when not `atEnd`) the start of a frame that needs more bytes; an
-    /// open run of garbage then stays open until the frame after it is known.
+    /// Finds and decodes the frames in `bytes[start...]` (see `FrameScanner.scan`), reporting what is
+    /// not a frame; `base` is the absolute offset of `bytes[0]`, `line` the line the bytes came from
+    /// (nil for binary input).
     private func scan(_ bytes: [UInt8], from start: Int, atEnd: Bool, base: Int, line: Int?,
                       protocols: Set<ProtocolID>, context: FrameContext, endOf what: String) -> Int {
-        var i = start
-        while i < bytes.count && !stopped {
-            switch Codecs.scan(bytes, at: i, end: bytes.count, atEnd: atEnd, protocols: protocols) {
-            case .frame(let p, let length)?:
-                flushGarbage(upTo: base + i, line: line)
-                if stopped { return i }
+        scanner.scan(bytes, from: start, atEnd: atEnd, base: base, protocols: protocols, endOf: what) { piece in
+            switch piece {
+            case .frame(let p, let range):
                 var ctx = context
                 ctx.frameIndex = frames
-                decodeFrame(Array(bytes[i..<i + length]), as: p, base: base + i, line: line, context: ctx)
-                i += length
-            case .invalid(let error, let skip)? where skip > 1:
-                flushGarbage(upTo: base + i, line: line)
-                report(error.shifted(by: base), line: line, skipped: true)
-                i += skip
-            case .invalid(let error, _)?:
-                if garbageStart == nil { garbageStart = base + i; garbageReason = error.shifted(by: base) }
-                i += 1
-            case .needMore?:
-                if !atEnd { return i }
-                flushGarbage(upTo: base + i, line: line)
-                report(DecodeError(.framing, at: base + i, .needMore(count: 1),
-                                   "truncated frame: \(bytes.count - i) bytes, then the end of the \(what)"),
-                       line: line, skipped: true)
-                i = bytes.count
-            case nil:
-                if garbageStart == nil { garbageStart = base + i }
-                i += 1
+                decodeFrame(Array(bytes[(range.lowerBound - base)..<(range.upperBound - base)]), as: p,
+                            base: range.lowerBound, line: line, context: ctx)
+            case .skip(let error):
+                report(error, line: line, skipped: true)
             }
+            return !stopped
         }
-        if atEnd { flushGarbage(upTo: base + bytes.count, line: line) }
-        return min(i, bytes.count)
     }
 
     /// Frames in a self-contained byte string (one hex line or one frame record).
@@ -294,13 +289,6 @@ public final class DecodeSession {
                         protocols: options.protocols,
                         context: FrameContext(source: sourceName, frameIndex: frames, options: options),
                         endOf: "input")
-    }
-
-    private func garbageError(from start: Int, to end: Int, reason: DecodeError?) -> DecodeError {
-        let n = end - start
-        var message = "skipped \(n) byte\(n == 1 ? "" : "s") that are not a frame"
-        if let r = reason { message += " (\(r.layer.rawValue): \(r.message))" }
-        return DecodeError(.framing, at: start, .malformed, message)
     }
 
     // MARK: - decode one frame
@@ -337,7 +325,8 @@ public final class DecodeSession {
 /// Decides an input's format from its first bytes.
 public enum InputSniffer {
     /// JSON lines when the first non-blank byte is `{`; hex when the first line that is not blank or a
-    /// `#` comment holds only hex digits and separators; else binary. Nil while undecided.
+    /// `#` comment holds only hex digits and separators, or is a wireless M-Bus receiver's line
+    /// (`WMBusReceiverLine`); else binary. Nil while undecided.
     public static func sniff(_ bytes: [UInt8], atEnd: Bool) -> InputFormat? {
         var i = 0
         while true {
@@ -352,6 +341,7 @@ public enum InputSniffer {
                 if line.allSatisfy({ $0 >= 0x20 || $0 == 0x09 || $0 == 0x0D }) { i = j; continue }
                 return .binary
             }
+            if WMBusReceiverLine.isReceiverLine(line) { return .hex }
             var body = line
             if let hash = body.firstIndex(of: UInt8(ascii: "#")) { body = body[body.startIndex..<hash] }
             let isHex = body.allSatisfy {

@@ -52,6 +52,8 @@ public struct DecodeOptions: Sendable, Equatable {
     public var dsmrTimeZone: LocalTimeZone = LocalTimeZone("Europe/Amsterdam") ?? .utc
     /// Keys for ciphered DLMS APDUs that come without their plaintext.
     public var dlmsSecurity: SecurityContext? = nil
+    /// Keys of wireless M-Bus meters, for enciphered frames.
+    public var wmbusKeys = WMBusKeys()
 
     public init() {}
 }
@@ -60,6 +62,7 @@ public struct DecodeOptions: Sendable, Equatable {
 /// requests and segments are joined.
 public struct StreamState: Sendable {
     public var dlms: DLMSStreamDecoder
+    public var wmbus = WMBusStreamState()
 
     public init(options: DecodeOptions) {
         dlms = DLMSStreamDecoder(security: options.dlmsSecurity)
@@ -85,11 +88,19 @@ public enum Codecs {
     public static func scan(_ bytes: [UInt8], at start: Int, end: Int, atEnd: Bool,
                             protocols: Set<ProtocolID>) -> ScanResult? {
         let b = bytes[start]
+        // Nothing marks the start of a wM-Bus frame: see WMBusFraming.scan.
+        if protocols.contains(.wmbus),
+           let r = WMBusFraming.scan(bytes, at: start, end: end, atEnd: atEnd, alone: protocols == [.wmbus]) {
+            return r
+        }
         if protocols.contains(.mbus), MBusFraming.startBytes.contains(b) {
             return MBusFraming.scan(bytes, at: start, end: end, atEnd: atEnd)
         }
         if (protocols.contains(.dsmr) || protocols.contains(.iec62056_21)), TextTelegramFraming.startBytes.contains(b) {
             return TextTelegramFraming.scan(bytes, at: start, end: end, atEnd: atEnd, protocols: protocols)
+        }
+        if protocols.contains(.sml), b == 0x1B {
+            return SMLTransport.scan(bytes, at: start, end: end, atEnd: atEnd)
         }
         if protocols.contains(.dlms) {
             if b == 0x7E { return ScanResult(HDLCFrame.scan(bytes, at: start, end: end, atEnd: atEnd)) }
@@ -116,6 +127,8 @@ public enum Codecs {
             try state.dlms.decode(frame, context: context, plain: context.plain, into: &o)
         }
         case .mbus: try MBusDecoder.decode(frame, context: context, into: &out)
+        case .wmbus: try WMBusDecoder.decode(frame, context: context, state: &state.wmbus, into: &out)
+        case .sml: try SMLDecoder.decode(frame, context: context, into: &out)
         case .dsmr: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
             try DSMRDecoder.decode(frame, context: context, into: &o)
         }

@@ -7,6 +7,9 @@ public enum FuzzTargets {
         "iec62056-21": { decodeAll($0, protocols: [.iec62056_21], format: .binary) },
         // HDLC and wrapper framing, segment joining, and the interpreter behind them.
         "dlms": { decodeAll($0, protocols: [.dlms], format: .binary) },
+        // Frames one after another by their L fields, deciphered with a test key for KAM-12345678.
+        "wmbus": { decodeAll($0, protocols: [.wmbus], format: .binary, wmbusKeys: wmbusTestKeys) },
+        "sml": { decodeAll($0, protocols: [.sml], format: .binary) },
         "hex": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .hex) },
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.allCases), format: .jsonl) },
         "axdr": { axdr($0) },
@@ -49,11 +52,17 @@ public enum FuzzTargets {
         _ = try? testContext.decrypt(apdu, senderSystemTitle: testContext.systemTitle)
     }
 
+    /// The key 00 01 … 0F for the wM-Bus meter KAM-12345678 (the seeds' meter), so that enciphered
+    /// frames reach the deciphering code.
+    private static let wmbusTestKeys = WMBusKeys(["kam-12345678": Secret(Array(0x00...0x0F))])
+
     /// Runs the whole decode path (framing, decoding, JSON writing) over `bytes`, fed in two chunks so
     /// that resumption across chunk boundaries is exercised too.
-    static func decodeAll(_ bytes: [UInt8], protocols: Set<ProtocolID>, format: InputFormat) {
+    static func decodeAll(_ bytes: [UInt8], protocols: Set<ProtocolID>, format: InputFormat,
+                          wmbusKeys: WMBusKeys = WMBusKeys()) {
         var options = DecodeOptions()
         options.protocols = protocols
+        options.wmbusKeys = wmbusKeys
         let sink = Discard()
         let session = DecodeSession(inputName: "fuzz", sourceName: "fuzz", format: format, options: options, sink: sink)
         let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)

@@ -60,68 +60,90 @@ enum MBusDataRecord {
         let end = range.upperBound
         while i < end {
             let dif = bytes[i]
-            i += 1
-            if dif == 0x2F || dif == 0x7F { continue }
+            if dif == 0x2F || dif == 0x7F { i += 1; continue }
             if dif & 0x0F == 0x0F { break }
-            var storage = Int((dif >> 6) & 1), subunit = 0, n = 0
-            var more = dif & 0x80 != 0
-            while more {
-                guard i < end, n < maxExtensions else { return points }
-                let d = bytes[i]
-                i += 1
-                storage |= Int(d & 0x0F) << (1 + 4 * n)
-                subunit |= Int((d >> 6) & 1) << n
-                n += 1
-                more = d & 0x80 != 0
-            }
-            guard i < end else { break }
-            let vif = bytes[i]
-            i += 1
-            if vif & 0x7F == 0x7C {
-                guard i < end else { break }
-                i += 1 + Int(bytes[i])
-            }
-            more = vif & 0x80 != 0
-            n = 0
-            while more {
-                guard i < end, n < maxExtensions else { return points }
-                more = bytes[i] & 0x80 != 0
-                i += 1
-                n += 1
-            }
+            guard let h = header(bytes, at: i, end: end),
+                  let d = dataSize(dif, bytes, at: h.end, end: end), d.lengthBytes + d.size <= end - h.end
+            else { break }
+            let data = (h.end + d.lengthBytes)..<(h.end + d.lengthBytes + d.size)
             let coding = dif & 0x0F
-            let size: Int
-            switch coding {
-            case 0x0, 0x8: size = 0
-            case 0x1...0x4: size = Int(coding)
-            case 0x5: size = 4
-            case 0x6, 0xE: size = 6
-            case 0x7: size = 8
-            case 0x9...0xC: size = Int(coding) - 8
-            default:
-                guard i < end else { return points }
-                let l = Int(bytes[i])
-                i += 1
-                switch l {
-                case 0x00...0xBF: size = l
-                case 0xC0...0xDF: size = l & 0x0F
-                case 0xE0...0xEF: size = l - 0xE0
-                case 0xF0...0xF4: size = 4 * (l - 0xEC)
-                case 0xF5: size = 48
-                case 0xF6: size = 64
-                default: return points
+            if (h.vif == 0x6C || h.vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
+                let t = MBusDateTime.decode(bytes, data, bigEndian: bigEndian, zone: zone)
+                if let u = t.utc {
+                    points.append(TimePoint(storage: h.storage, subunit: h.subunit, utc: u, isDateTime: t.isDateTime))
                 }
             }
-            guard size <= end - i else { break }
-            if (vif == 0x6C || vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
-                let d = MBusDateTime.decode(bytes, i..<(i + size), bigEndian: bigEndian, zone: zone)
-                if let t = d.utc {
-                    points.append(TimePoint(storage: storage, subunit: subunit, utc: t, isDateTime: d.isDateTime))
-                }
-            }
-            i += size
+            i = data.upperBound
         }
         return points
+    }
+
+    /// The layout of a record's DIB and VIB (DIF, DIFEs, VIF, plain-text unit, VIFEs) starting at
+    /// `bytes[start]`: where they end, the storage number and subunit, and the VIF. Nil when they run
+    /// past `end` or have too many extensions. Used to look ahead and by compact frames, which send
+    /// the DIBs and VIBs apart from the data (the decoding itself is `decodeAll`'s).
+    static func header(_ bytes: [UInt8], at start: Int, end: Int)
+        -> (end: Int, storage: Int, subunit: Int, vif: UInt8)? {
+        var i = start
+        guard i < end else { return nil }
+        let dif = bytes[i]
+        i += 1
+        var storage = Int((dif >> 6) & 1), subunit = 0, n = 0
+        var more = dif & 0x80 != 0
+        while more {
+            guard i < end, n < maxExtensions else { return nil }
+            let d = bytes[i]
+            i += 1
+            storage |= Int(d & 0x0F) << (1 + 4 * n)
+            subunit |= Int((d >> 6) & 1) << n
+            n += 1
+            more = d & 0x80 != 0
+        }
+        guard i < end else { return nil }
+        let vif = bytes[i]
+        i += 1
+        if vif & 0x7F == 0x7C {
+            guard i < end else { return nil }
+            i += 1 + Int(bytes[i])
+        }
+        more = vif & 0x80 != 0
+        n = 0
+        while more {
+            guard i < end, n < maxExtensions else { return nil }
+            more = bytes[i] & 0x80 != 0
+            i += 1
+            n += 1
+        }
+        guard i <= end else { return nil }
+        return (i, storage, subunit, vif)
+    }
+
+    /// The size of the data a DIF codes (EN 13757-3:2018 Table 4), reading the length byte of
+    /// variable-length data (LVAR, coding 0xD) at `bytes[at]`: how many length bytes come first (0 or
+    /// 1) and how many data bytes follow them. Nil when the LVAR byte is missing or reserved.
+    static func dataSize(_ dif: UInt8, _ bytes: [UInt8], at i: Int, end: Int) -> (lengthBytes: Int, size: Int)? {
+        let coding = dif & 0x0F
+        switch coding {
+        case 0x0, 0x8: return (0, 0)
+        case 0x1...0x4: return (0, Int(coding))
+        case 0x5: return (0, 4)
+        case 0x6, 0xE: return (0, 6)
+        case 0x7: return (0, 8)
+        case 0x9...0xC: return (0, Int(coding) - 8)
+        case 0xD:
+            guard i < end else { return nil }
+            let l = Int(bytes[i])
+            switch l {
+            case 0x00...0xBF: return (1, l)
+            case 0xC0...0xDF: return (1, l & 0x0F)
+            case 0xE0...0xEF: return (1, l - 0xE0)
+            case 0xF0...0xF4: return (1, 4 * (l - 0xEC))
+            case 0xF5: return (1, 48)
+            case 0xF6: return (1, 64)
+            default: return nil
+            }
+        default: return nil
+        }
     }
 
     /// What a combinable VIFE chain turned the record into.

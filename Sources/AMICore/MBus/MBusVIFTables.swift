@@ -199,6 +199,8 @@ enum MBusVIFTables {
             t[0x28 + n] = MBusVIFEntry(.power, .watt, n - 1 + 6)             // 10^(n-1) MW
             t[0x30 + n] = MBusVIFEntry(.power, .joulePerHour, n - 1 + 9)     // 10^(n-1) GJ/h
         }
+        for n in 0..<2 { t[0x1A + n] = MBusVIFEntry(.relativeHumidity, .percent, n - 1) }   // 10^(n-1) %
+        for n in 0..<4 { t[0x2C + n] = MBusVIFEntry(.frequency, .hertz, n - 3) }           // 10^(nn-3) Hz
         t[0x21] = MBusVIFEntry(.volume, nil, -1, note: "cubic feet")
         t[0x22] = MBusVIFEntry(.volume, nil, -1, note: "US gallons")
         t[0x23] = MBusVIFEntry(.volume, nil, 0, note: "US gallons")

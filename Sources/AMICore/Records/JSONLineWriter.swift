@@ -301,6 +301,8 @@ public struct JSONLineWriter {
         case .iec62056_21: #""iec62056-21""#
         case .dsmr: #""dsmr""#
         case .dlms: #""dlms""#
+        case .wmbus: #""wmbus""#
+        case .sml: #""sml""#
         }
     }
 

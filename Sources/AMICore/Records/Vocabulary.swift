@@ -23,6 +23,7 @@ public struct Quantity: RawRepresentable, Hashable, Sendable, ExpressibleByStrin
     public static let temperatureDifference: Quantity = "temperature_difference"
     public static let externalTemperature: Quantity = "external_temperature"
     public static let pressure: Quantity = "pressure"
+    public static let relativeHumidity: Quantity = "relative_humidity"
     public static let voltage: Quantity = "voltage"
     public static let current: Quantity = "current"
     public static let frequency: Quantity = "frequency"
@@ -218,6 +219,9 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
     case dlms = "dlms"
+    /// Wireless M-Bus and OMS (EN 13757-4, -7).
+    case wmbus = "wmbus"
+    case sml = "sml"
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied

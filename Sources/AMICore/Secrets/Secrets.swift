@@ -84,6 +84,9 @@ public struct Secrets: Sendable {
         origin = path
     }
 
+    /// The names of the file's entries (lowercase), sorted.
+    public var names: [String] { entries.keys.sorted() }
+
     /// The entry `name` as text bytes (a password), from the file or else from `environmentName`.
     public func text(_ name: String, environmentName: String) -> Secret? {
         if let s = entries[name] { return s }
@@ -92,16 +95,16 @@ public struct Secrets: Sendable {
     }
 
     /// The entry `name` as a key of `byteCount` bytes written in hex, from the file or else from
-    /// `environmentName`; nil when neither has it.
-    public func key(_ name: String, environmentName: String, byteCount: Int) throws(SecretError) -> Secret? {
+    /// `environmentName` (when given); nil when neither has it.
+    public func key(_ name: String, environmentName: String?, byteCount: Int) throws(SecretError) -> Secret? {
         let where_: String
         let digits: [UInt8]
         if let s = entries[name] {
             digits = s.bytes
             where_ = "\(origin): \(name)"
-        } else if let v = environment[environmentName], !v.isEmpty {
+        } else if let e = environmentName, let v = environment[e], !v.isEmpty {
             digits = Array(v.utf8)
-            where_ = environmentName
+            where_ = e
         } else {
             return nil
         }

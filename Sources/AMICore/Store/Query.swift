@@ -29,7 +29,7 @@ extension MeterStore {
 
     /// Meter ids to keep (nil for all), and the order of the named meters' chains: each
     /// predecessor before the meter that replaced it, so a channel's history reads on in time.
-    private func selectedMeters(_ filter: QueryFilter) throws -> (Set<Int64>?, [Int64]) {
+    func selectedMeters(_ filter: QueryFilter) throws -> (Set<Int64>?, [Int64]) {
         var ids: Set<Int64>?
         var order: [Int64] = []
         if !filter.meters.isEmpty {

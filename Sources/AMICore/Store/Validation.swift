@@ -21,44 +21,11 @@ public final class Validation {
     let run: Int64?
     private var db: SQLiteDatabase { store.db }
     private var summary = VEESummary()
-    private var channels: [Int64: ChannelInfo] = [:]
-    private var channelsOfMeter: [Int64: [ChannelInfo]] = [:]
+    private var channels: [Int64: StoredChannel] = [:]
+    private var channelsOfMeter: [Int64: [StoredChannel]] = [:]
     private let days: LocalDays
     /// Channels per transaction.
     public var batchSize = 1000
-
-    struct ChannelInfo {
-        var id: Int64
-        var meter: Int64
-        var quantity: String
-        var storage: Int64?
-        var tariff: Int64?
-        var subunit: Int64?
-        var function: String?
-        var unit: String?
-        var obis: String?
-        var interval: Int64
-        var exponent: Int
-
-        /// A register that only counts up (energy, volume, mass, heat cost allocator units, counters):
-        /// the register rules apply to these.
-        var isCumulative: Bool {
-            interval == 0 && (["Wh", "varh", "VAh", "J", "m3", "kg"].contains(unit ?? "") || quantity == "hca" || quantity == "counter")
-        }
-
-        /// A total register (no tariff, current value) that intervals of the same quantity add up to.
-        var isTotalRegister: Bool {
-            isCumulative && (tariff ?? 0) == 0 && (storage ?? 0) == 0 && (function ?? "instantaneous") == "instantaneous"
-        }
-
-        /// Tariff registers named by OBIS (the E group): they split the total of the same group.
-        var isTariffRegister: Bool { isCumulative && (tariff ?? 0) > 0 && obis != nil }
-
-        /// Tariff registers and their total share this key.
-        var touGroup: [String?] {
-            [quantity, unit, storage.map(String.init), subunit.map(String.init), function]
-        }
-    }
 
     public init(store: MeterStore, config: VEEConfig, run: Int64?) {
         self.store = store
@@ -106,13 +73,7 @@ public final class Validation {
     }
 
     private func loadChannels() throws {
-        let s = try db.statement("SELECT id, meter, quantity, storage, tariff, subunit, function, unit, interval, exponent, obis FROM channel")
-        while try s.step() {
-            let c = ChannelInfo(id: s.int64(0), meter: s.int64(1), quantity: s.text(2) ?? "", storage: s.optionalInt64(3),
-                                tariff: s.optionalInt64(4), subunit: s.optionalInt64(5), function: s.text(6),
-                                unit: s.text(7), obis: s.text(10), interval: s.int64(8) * 1000, exponent: Int(s.int64(9)))
-            channels[c.id] = c
-        }
+        for c in try store.channels() { channels[c.id] = c }
         channelsOfMeter = Dictionary(grouping: channels.values, by: \.meter)
     }
 
@@ -217,7 +178,7 @@ public final class Validation {
         var texts: [(time: Int64, text: String, quality: Int64)] = []
     }
 
-    private func load(_ c: ChannelInfo, from: Int64, to: Int64, exponent: Int? = nil) throws -> Rows {
+    private func load(_ c: StoredChannel, from: Int64, to: Int64, exponent: Int? = nil) throws -> Rows {
         let e = exponent ?? c.exponent
         let s = try db.statement("SELECT time, value, exponent, text, quality, source FROM reading WHERE channel = ? AND time BETWEEN ? AND ?")
         try s.bind(1, c.id)
@@ -266,7 +227,7 @@ public final class Validation {
 
     /// Writes the validation flags of the points within `range` that changed; counts newly set
     /// flags by rule and audits per channel.
-    private func write(_ c: ChannelInfo, _ points: [Point], _ flags: [QualityFlag], within range: ClosedRange<Int64>) throws {
+    private func write(_ c: StoredChannel, _ points: [Point], _ flags: [QualityFlag], within range: ClosedRange<Int64>) throws {
         summary.channels += 1
         var changed = 0
         for i in points.indices where range.contains(points[i].time) {
@@ -284,7 +245,7 @@ public final class Validation {
         }
     }
 
-    private func setFlags(_ c: ChannelInfo, time: Int64, old: Int64, new: Int64) throws {
+    private func setFlags(_ c: StoredChannel, time: Int64, old: Int64, new: Int64) throws {
         try db.run("UPDATE reading SET quality = ? WHERE channel = ? AND time = ?", [.integer(new), .integer(c.id), .integer(time)])
         let added = new & ~old
         for f in QualityFlag.builtIn where added & (1 << f.bit) != 0 { summary.flagged[f.rule, default: 0] += 1 }
@@ -295,7 +256,7 @@ public final class Validation {
     /// Fills the gaps between actual intervals: a register advance spread over them when register
     /// readings bracket the gap, else linear interpolation up to `maxInterpolation`, else the like-day
     /// average; what none can fill is stored as known missing.
-    private func estimate(_ c: ChannelInfo, _ rows: Rows, register: [Point]) throws {
+    private func estimate(_ c: StoredChannel, _ rows: Rows, register: [Point]) throws {
         let p = rows.actual
         guard p.count >= 2 else { return }
         var results: [Int64: (Int128?, EstimateMethod?)] = [:]
@@ -356,7 +317,7 @@ public final class Validation {
 
     /// The register advance over the missing slots, spread evenly, when register readings on the
     /// interval grid bracket them and every other interval between those readings is actual.
-    private func spreadAdvance(_ c: ChannelInfo, slots: [Int64], actual: [Point], register: [Point]) -> [(Int64, Int128)]? {
+    private func spreadAdvance(_ c: StoredChannel, slots: [Int64], actual: [Point], register: [Point]) -> [(Int64, Int128)]? {
         guard let firstSlot = slots.first, let lastSlot = slots.last else { return nil }
         // The register readings just before the gap's first interval starts and at or after its last ends.
         guard let r0 = register.last(where: { $0.time <= firstSlot - c.interval && $0.time % c.interval == 0 }),
@@ -377,7 +338,7 @@ public final class Validation {
     /// The like-day estimate of the interval ending at `slot`: the average of the same local time
     /// of day on the nearest like days (same weekday, within the window) whose data is complete and
     /// actual.
-    private func likeDay(_ c: ChannelInfo, slot: Int64, cache: inout [Int: [Int64: Int128]?]) throws -> Int128? {
+    private func likeDay(_ c: StoredChannel, slot: Int64, cache: inout [Int: [Int64: Int128]?]) throws -> Int128? {
         let (day, timeOfDay) = days.split(slot - c.interval)
         var values: [Int128] = []
         for d in Estimators.likeDayCandidates(of: day, window: config.likeDayWindow) {
@@ -391,7 +352,7 @@ public final class Validation {
 
     /// The actual intervals of a local day by the local time of day at which each starts (the first
     /// when a time repeats), or nil when the day is not complete with actual data.
-    private func completeDay(_ c: ChannelInfo, day: Int) throws -> [Int64: Int128]? {
+    private func completeDay(_ c: StoredChannel, day: Int) throws -> [Int64: Int128]? {
         guard let (start, end) = days.bounds(day) else { return nil }
         let rows = try load(c, from: start + c.interval, to: end)
         guard rows.estimates.isEmpty, Int64(rows.actual.count) * c.interval == end - start else { return nil }

@@ -69,7 +69,7 @@ public final class TCPTransport: DescriptorTransport {
     }
 
     /// `127.0.0.1:4059` or `[::1]:4059` for a socket address.
-    private static func numericAddress(_ sa: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t) -> String {
+    static func numericAddress(_ sa: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t) -> String {
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
         guard getnameinfo(sa, length, &host, socklen_t(host.count), &service, socklen_t(service.count),

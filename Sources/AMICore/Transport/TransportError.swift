@@ -2,7 +2,7 @@ import Glibc
 
 /// The operation a transport failure happened in.
 public enum TransportOperation: String, Sendable, Equatable {
-    case connect, open, configure, read, write
+    case connect, open, configure, read, write, bind
 }
 
 /// A failure talking to a meter over a byte stream. `description` is the message part of a

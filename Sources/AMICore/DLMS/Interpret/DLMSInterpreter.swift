@@ -216,7 +216,12 @@ public struct DLMSInterpreter: Sendable {
         let quantity: Quantity = a.attributeID == 2 ? .outputState : a.attributeID == 3 ? .breakerState : .controlMode
         var r = reading(a.instance, value, time: context.receiveTime, context: context)
         r.quantity = quantity
-        r.note = a.attributeID == 3 ? value.integerValue.flatMap { DLMSInterpreter.controlStates[$0] } : nil
+        // control_state is an enum (Blue Book §4.5.8): its value named in `note`.
+        if a.attributeID == 3, case .enumerated(let state) = value {
+            r.note = DLMSInterpreter.controlStates[Int64(state)]
+        } else {
+            r.note = nil
+        }
         return r
     }
 
