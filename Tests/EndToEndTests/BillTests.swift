@@ -178,10 +178,10 @@ import Testing
         #expect(figures["paid"] as? Int == 4800)
         #expect(figures["energy"] as? Int == 90)
         // ami-report's prepaid segments are the same figures (June in Europe/Amsterdam, as UTC instants).
-        let report = try Binaries.run("ami-report", ["prepaid", "--db", f.db, "--format", "json",
+        let report = try Binaries.run("ami-report", ["prepaid", "--db", f.db, "--format", "jsonl",
                                                      "--from", "2026-05-31T22:00:00Z", "--to", "2026-06-30T22:00:00Z"])
         #expect(report.status == 0, "\(report.stderr)")
-        #expect(report.stdoutLines == [#"{"type":"prepaid_segments","v":1,"tariff":"home-tou","start":"2026-05-31T22:00:00Z","end":"2026-06-30T22:00:00Z","accounts":1,"prepaid":1,"invoiced":0,"in_credit":1,"in_warning":0,"disconnected":0,"without_energy":0,"payments":3,"paid":4800,"currency":"EUR","minor_units":2,"energy":90.000000000,"unit":"kWh"}"#])
+        #expect(report.stdoutLines == [#"{"type":"prepaid_segments","v":1,"tariff":"credit","start":"2026-05-31T22:00:00Z","end":"2026-06-30T22:00:00Z","accounts":1,"prepaid":1,"invoiced":0,"in_credit":1,"in_warning":0,"disconnected":0,"without_energy":0,"payments":3,"paid":4800,"currency":"EUR","minor_units":2,"energy":90.000000000,"unit":"kWh"}"#])
         // The ledger cannot be rewritten.
         guard let sqlite = ["/usr/bin/sqlite3", "/bin/sqlite3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return }
         for sql in ["UPDATE ledger SET credit = 0", "DELETE FROM ledger"] {
