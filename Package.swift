@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ami-fuzz", targets: ["ami-fuzz"]),
         .executable(name: "ami-store", targets: ["ami-store"]),
         .executable(name: "ami-export", targets: ["ami-export"]),
+        .executable(name: "ami-bill", targets: ["ami-bill"]),
         .executable(name: "ami-report", targets: ["ami-report"]),
     ],
     dependencies: [
@@ -50,11 +51,12 @@ let package = Package(
         .executableTarget(name: "ami-store", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-report", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-export", dependencies: ["AMICore", "AMICLI"]),
+        .executableTarget(name: "ami-bill", dependencies: ["AMICore", "AMICLI"]),
         // Corpus replayer by default; a libFuzzer binary when built by scripts/fuzz with -DFUZZING.
         .executableTarget(name: "ami-fuzz", dependencies: ["AMICore"]),
         .testTarget(name: "AMICoreTests", dependencies: ["AMICore", "AMICLI"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store", "ami-report", "ami-export"]),
+                    dependencies: ["ami-decode", "ami-read", "ami-fuzz", "ami-store", "ami-report", "ami-export", "ami-bill"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -79,10 +79,10 @@ import Testing
 
     @Test func failuresSayWhatAndExitWithTheDocumentedStatus() throws {
         let db = try dataset()
-        let prepaid = try Binaries.run("ami-report", ["prepaid", "--db", db])
+        let prepaid = try Binaries.run("ami-report", ["prepaid", "--db", db, "--from", "2026-01-01T00:00:00Z", "--to", "2026-02-01T00:00:00Z"])
         #expect(prepaid.status == 69)
         #expect(prepaid.stdout.isEmpty)
-        #expect(prepaid.stderr == "ami-report: prepaid: \(db) has no billing tables (ami-bill writes them); no prepaid segments to report\n")
+        #expect(prepaid.stderr == "ami-report: prepaid: \(db) has no billing accounts (ami-bill account add); no prepaid segments to report\n")
         let meter = try Binaries.run("ami-report", ["consumption", "--db", db, "--meter", "X9"])
         #expect(meter.status == 65)
         #expect(meter.stderr == "ami-report: no meter \"X9\" in the database\n")

@@ -24,7 +24,7 @@ import Testing
         #expect(r.stderrLines.count == 3)
         #expect(r.stderrLines.first?.hasPrefix("ami-store: ingest: 962 lines: 931 readings, 31 events") == true)
         let check = try Binaries.run("ami-store", ["check", "--db", db])
-        #expect(check.stdout == "schema 1, integrity ok, foreign key errors 0\n")
+        #expect(check.stdout == "schema 2, integrity ok, foreign key errors 0\n")
         // Every dated reading ami-decode wrote comes back from the database with the same members
         // (less `record`, which the store does not keep).
         let decoded = try Binaries.shell("ami-decode \(Self.samples)").stdoutLines.compactMap(json)
@@ -165,7 +165,7 @@ import Testing
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             let check = try Binaries.run("ami-store", ["check", "--db", crashed])
-            #expect(check.stdout == "schema 1, integrity ok, foreign key errors 0\n", "round \(round)")
+            #expect(check.stdout == "schema 2, integrity ok, foreign key errors 0\n", "round \(round)")
             // What was committed stays, and every stored actual reading is one of the input's.
             let now = try Binaries.run("ami-store", ["query", "--db", crashed]).stdoutLines
             #expect(now.count >= stored, "round \(round): \(now.count) readings after \(stored)")

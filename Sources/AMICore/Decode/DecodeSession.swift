@@ -25,6 +25,13 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(location): \(error)" }
+
+    public init(input: String, line: Int? = nil, error: DecodeError, skipped: Bool) {
+        self.input = input
+        self.line = line
+        self.error = error
+        self.skipped = skipped
+    }
 }
 
 /// Receives what a decode session produces.

@@ -155,23 +155,85 @@ public enum StoreSchema {
             last INTEGER NOT NULL
         );
         """,
+        // 2: billing and prepaid credit (ami-bill(1)); meters by the meter they replaced.
+        """
+        CREATE INDEX meter_replaces ON meter(replaces);
+
+        CREATE TABLE tariff(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            added INTEGER NOT NULL,
+            who TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX tariff_name ON tariff(name, id);
+
+        CREATE TABLE account(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            meter INTEGER NOT NULL REFERENCES meter(id),
+            tariff TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('postpaid', 'prepaid')),
+            contact TEXT,
+            opened INTEGER NOT NULL,
+            supply TEXT NOT NULL DEFAULT 'connected' CHECK (supply IN ('connected', 'disconnected')),
+            alert TEXT NOT NULL DEFAULT 'none' CHECK (alert IN ('none', 'low_credit', 'emergency_credit', 'disconnect_deferred')),
+            debited_to INTEGER
+        );
+
+        CREATE TABLE ledger(
+            id INTEGER PRIMARY KEY,
+            account INTEGER NOT NULL REFERENCES account(id),
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('payment', 'consumption', 'standing', 'adjustment', 'debt', 'recovery')),
+            credit INTEGER NOT NULL,
+            debt INTEGER NOT NULL DEFAULT 0,
+            span_from INTEGER,
+            span_to INTEGER,
+            reference TEXT,
+            who TEXT NOT NULL,
+            run INTEGER REFERENCES run(id)
+        );
+        CREATE INDEX ledger_account ON ledger(account, at);
+        CREATE UNIQUE INDEX ledger_payment ON ledger(account, reference) WHERE kind = 'payment' AND reference IS NOT NULL;
+        CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+        CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+        CREATE TABLE bill(
+            id INTEGER PRIMARY KEY,
+            account INTEGER NOT NULL REFERENCES account(id),
+            span_from INTEGER NOT NULL,
+            span_to INTEGER NOT NULL,
+            revision INTEGER NOT NULL,
+            issued INTEGER NOT NULL,
+            run INTEGER REFERENCES run(id),
+            tariff INTEGER NOT NULL REFERENCES tariff(id),
+            usage TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            UNIQUE (account, span_from, span_to, revision)
+        );
+        """,
     ]
 
-    /// Brings `db` to the newest version, one transaction per migration; refuses a database made by
-    /// a newer ami-store.
+    /// Brings `db` to the newest version, all pending migrations in one transaction (a process
+    /// killed while migrating leaves the database as it was); refuses a database made by a newer
+    /// ami-store.
     public static func migrate(_ db: SQLiteDatabase) throws {
         let current = db.userVersion
         guard current <= version else {
             throw StoreError("\(db.path): schema version \(current) is newer than this ami-store's \(version)")
         }
-        for n in current..<version {
-            try db.transaction {
-                // Another process may have migrated while this one waited for the lock.
-                guard db.userVersion == n else { return }
+        guard current < version else { return }
+        try db.transaction {
+            // Another process may have migrated while this one waited for the lock.
+            let start = db.userVersion
+            guard start < version else { return }
+            for n in start..<version {
                 try db.execute(migrations[n])
                 if n == 0 { try QualityFlag.seed(db) }
-                try db.setUserVersion(n + 1)
             }
+            try db.setUserVersion(version)
         }
     }
 }
