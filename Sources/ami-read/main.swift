@@ -108,6 +108,15 @@ struct DLMS: ParsableCommand {
             throw ValidationError("--security is none, auth or auth-enc, not '\(security)'")
         }
         let defaultClient: UInt16 = authentication == .none ? 16 : authentication == .low ? 17 : 1
+        if framing == .hdlc {
+            // Checked before any connection, so that a wrong address is a usage error, not a failed session.
+            guard (client ?? defaultClient) <= 0x7F else { throw ValidationError("--client is 1 to 127 over HDLC") }
+            guard HDLCAddress.server(logical: server, physical: physical) != nil else {
+                throw ValidationError(physical == nil
+                    ? "--server is 0 to 127 over HDLC without --physical (with it, 0 to 16383)"
+                    : "--server and --physical are 0 to 16383 over HDLC")
+            }
+        }
         var s = DLMSReadSettings(connection: connection, framing: framing, clientAddress: client ?? defaultClient,
                                  stateDirectory: stateDir ?? InvocationCounterStore.defaultDirectory(environment: env))
         s.serverAddress = server

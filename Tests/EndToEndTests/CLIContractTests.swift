@@ -51,4 +51,17 @@ import Testing
         #expect(strict.status == 65)
         #expect(strict.stdout.isEmpty)
     }
+
+    /// HDLC addresses out of range are usage errors, found before anything is connected; in range,
+    /// the same command goes on to connect (and fails there: nothing listens on port 1).
+    @Test func hdlcAddressesOutOfRangeAreUsageErrors() throws {
+        let wide = try Binaries.run("ami-read", ["dlms", "--tcp", "127.0.0.1:1", "--framing", "hdlc", "--server", "200"])
+        #expect(wide.status == 64)
+        #expect(wide.stderr.contains("--server is 0 to 127 over HDLC without --physical (with it, 0 to 16383)"))
+        let client = try Binaries.run("ami-read", ["dlms", "--tcp", "127.0.0.1:1", "--framing", "hdlc", "--client", "300"])
+        #expect(client.status == 64)
+        let physical = try Binaries.run("ami-read", ["dlms", "--tcp", "127.0.0.1:1", "--framing", "hdlc", "--server", "200",
+                                                     "--physical", "17", "--timeout", "2"])
+        #expect(physical.status == 69, "\(physical.stderr)")
+    }
 }
