@@ -238,6 +238,32 @@ struct DLMSMeterTests {
         #expect(refused.status == 64, "\(refused.stderr)")
     }
 
+    /// The `command` records ami-bill's prepaid runs write, carried out by `ami-read commands`
+    /// through each meter's description: a disconnect then a reconnect on the simulator; a command
+    /// for a meter without a description is reported with its line and skipped (exit 65).
+    @Test func commandRecordsAreCarriedOutOnTheirMeters() throws {
+        let sim = try DLMSSimulator([])
+        let (keyFile, _) = try Self.workspace()
+        let folder = URL(fileURLWithPath: keyFile).deletingLastPathComponent()
+        try #"{"tcp": "127.0.0.1:\#(sim.port)", "timeout": 3, "relay-state": true}"#
+            .write(to: folder.appendingPathComponent("M1.json"), atomically: false, encoding: .utf8)
+        let commands = folder.appendingPathComponent("commands.jsonl")
+        try """
+            {"type":"notification","v":1,"account":"P1","meter":"M1","kind":"low_credit"}
+            {"type":"command","v":1,"time":"2026-06-01T11:00:00Z","command":"disconnect","meter":"M1","account":"P1","reason":"credit exhausted"}
+            {"type":"command","v":1,"time":"2026-06-01T12:30:00Z","command":"reconnect","meter":"M1","account":"P1","reason":"paid"}
+            {"type":"command","v":1,"time":"2026-06-01T12:30:00Z","command":"disconnect","meter":"M9","account":"P9","reason":"credit exhausted"}
+
+            """.write(to: commands, atomically: false, encoding: .utf8)
+        let r = try Binaries.shell("ami-read commands --meters \(folder.path) \(commands.path) | ami-decode; echo \"status ${PIPESTATUS[0]}\" >&2")
+        let records = try Self.readings(r.stdout)
+        #expect(records.compactMap { $0["event"] as? String } == ["remote_disconnect", "remote_reconnect"], "\(r.stderr)")
+        // The relay state each session reads (--relay-state) and reads again after its action.
+        #expect(records.filter { $0["quantity"] as? String == "breaker_state" }.compactMap { $0["note"] as? String }
+                == ["connected", "disconnected", "disconnected", "connected"])
+        #expect(r.stderrLines == ["ami-read: \(commands.path):4: M9: no meter description \(folder.path)/M9.json", "status 65"])
+    }
+
     @Test func setClockSynchronisesTheMeter() throws {
         let sim = try DLMSSimulator([])
         let before = Date()
