@@ -61,14 +61,6 @@ public enum ReadCommands {
                 status = max(status, .ioError)
             }
         }
-        do {
-            try output.check()
-        } catch is OutputClosed {
-            return status
-        } catch {
-            diagnostics.report("stdout", "\(error)")
-            return max(status, .ioError)
-        }
-        return status
+        return output.finish(status)
     }
 }

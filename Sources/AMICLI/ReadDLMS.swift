@@ -161,15 +161,7 @@ public enum ReadDLMS {
         }
         link.observer = direct
         if !linkBroken { disconnect(link, settings, diagnostics, meter) }
-        do {
-            try output.check()
-        } catch is OutputClosed {
-            return status
-        } catch {
-            diagnostics.report("stdout", "\(error)")
-            return max(status, .ioError)
-        }
-        return status
+        return output.finish(status)
     }
 
     struct Failure: Error {

@@ -39,14 +39,6 @@ public enum ReadListen {
             output.diagnostics.report(listener.endpoint.description, "\(error)")
             if case .failed(_, let e, _) = error, e == EACCES { status = .noPermission } else { status = .unavailable }
         }
-        do {
-            try output.check()
-        } catch is OutputClosed {
-            return status
-        } catch {
-            output.diagnostics.report("stdout", "\(error)")
-            return max(status, .ioError)
-        }
-        return sink.skipped > 0 ? max(status, .dataError) : status
+        return output.finish(sink.skipped > 0 ? max(status, .dataError) : status)
     }
 }

@@ -59,6 +59,20 @@ public final class RecordOutput: DecodeSink {
         jsonWriter.removeAll()
     }
 
+    /// Writes what is buffered and returns `status`, raised to 74 (and reported) when writing
+    /// standard output failed; a closed output (`| head`) leaves it as it is.
+    public func finish(_ status: ExitStatus) -> ExitStatus {
+        do {
+            try check()
+        } catch is OutputClosed {
+            return status
+        } catch {
+            diagnostics.report("stdout", "\(error)")
+            return max(status, .ioError)
+        }
+        return status
+    }
+
     /// Writes what is buffered, then rethrows the first output failure, if any.
     public func check() throws {
         if failure == nil { flush() }
