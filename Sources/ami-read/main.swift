@@ -85,11 +85,9 @@ struct DLMS: ParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let connection: DLMSReadSettings.Connection
         if let tcp {
-            guard let colon = tcp.lastIndex(of: ":"), let port = UInt16(tcp[tcp.index(after: colon)...]), port > 0 else {
+            guard let (host, port) = HostPort.parse(tcp), port > 0 else {
                 throw ValidationError("--tcp wants HOST:PORT, not '\(tcp)'")
             }
-            var host = String(tcp[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             connection = .tcp(host: host, port: port)
         } else {
             guard let format = SerialSettings(baudRate: baud, format: serialFormat) else {

@@ -30,8 +30,7 @@ struct SMLMessage: Sendable {
             if case .endOfMessage = value { continue }     // stray end marks between messages
             // SML_Message: transactionId, groupNo, abortOnError, messageBody, crc16, endOfSmlMsg.
             guard let fields = value.elements, fields.count == 6, let id = fields[0].octetsValue,
-                  let body = fields[3].elements, body.count == 2,
-                  let rawTag = fields[3].elements?.first?.integerValue, rawTag >= 0 else {
+                  let body = fields[3].elements, body.count == 2, let rawTag = body[0].integerValue, rawTag >= 0 else {
                 throw DecodeError(.sml, at: start, .malformed, "message \(messages.count) is not an SML_Message")
             }
             guard fields[5] == .endOfMessage else {

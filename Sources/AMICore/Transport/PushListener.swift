@@ -17,23 +17,17 @@ public enum PushEndpoint: Sendable, Equatable, CustomStringConvertible {
         }
         let udp = text.hasPrefix("udp://")
         guard udp || text.hasPrefix("tcp://") else { return nil }
-        let rest = text.dropFirst(6)
-        guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]) else { return nil }
-        var host = String(rest[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
+        guard let (host, port) = HostPort.parse(text.dropFirst(6)) else { return nil }
         self = udp ? .udp(host: host, port: port) : .tcp(host: host, port: port)
     }
 
     public var description: String {
         switch self {
-        case .udp(let h, let p): "udp://" + PushEndpoint.bracketed(h) + ":\(p)"
-        case .tcp(let h, let p): "tcp://" + PushEndpoint.bracketed(h) + ":\(p)"
+        case .udp(let h, let p): "udp://" + HostPort.text(h, p)
+        case .tcp(let h, let p): "tcp://" + HostPort.text(h, p)
         case .serial(let path, _): "serial:" + path
         }
     }
-
-    static func bracketed(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
 }
 
 /// How a byte stream (a TCP connection, a serial port) is cut into frames. A UDP datagram is always
@@ -124,6 +118,8 @@ public final class PushListener {
 
     private var frames = 0
     private var stopped = false
+    /// What each read(2) or recvfrom(2) fills, made once.
+    private var readBuffer = [UInt8](repeating: 0, count: 65_536)
 
     public init(endpoint: PushEndpoint, split: FrameSplit, protocolName: String? = nil,
                 reopenInterval: Duration = .seconds(1), maxFrames: Int? = nil) {
@@ -157,7 +153,6 @@ public final class PushListener {
     // MARK: - loops
 
     private func udpLoop(_ fd: Int32, stop: StopSignal?, sink: PushSink) throws(TransportError) {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
         while !stopped {
             let ready = wait([fd, stop?.fd ?? -1], timeout: -1)
             if let stop, ready.contains(stop.fd), stop.raised { return }
@@ -166,7 +161,7 @@ public final class PushListener {
             while !stopped {
                 var from = sockaddr_storage()
                 var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                let n = buffer.withUnsafeMutableBytes { raw in
+                let n = readBuffer.withUnsafeMutableBytes { raw in
                     withUnsafeMutablePointer(to: &from) {
                         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                             recvfrom(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, &length)
@@ -179,9 +174,9 @@ public final class PushListener {
                     throw .failed(.read, errno: e)
                 }
                 let peer = withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { PushListener.numeric($0, length) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { TCPTransport.numericAddress($0, length) }
                 }
-                datagram(Array(buffer[0..<n]), source: "udp://" + peer, sink: sink)
+                datagram(Array(readBuffer[0..<n]), source: "udp://" + peer, sink: sink)
             }
         }
     }
@@ -206,7 +201,7 @@ public final class PushListener {
                 if fd >= 0 {
                     PushListener.nonBlocking(fd)
                     let peer = withUnsafeMutablePointer(to: &from) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { PushListener.numeric($0, length) }
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { TCPTransport.numericAddress($0, length) }
                     }
                     streams.append(Stream(source: "tcp://" + peer, fd: fd))
                 }
@@ -234,8 +229,7 @@ public final class PushListener {
                     _ = sink.problem("serial:" + path, "\(error); waiting for it", skipped: false)
                     reportedMissing = true
                 }
-                let ready = wait([stop?.fd ?? -1], timeout: Int32(reopenInterval.components.seconds * 1000
-                                                                   + reopenInterval.components.attoseconds / 1_000_000_000_000_000))
+                let ready = wait([stop?.fd ?? -1], timeout: Deadline.after(reopenInterval).pollMilliseconds)
                 if let stop, ready.contains(stop.fd), stop.raised { return }
                 continue
             }
@@ -265,14 +259,13 @@ public final class PushListener {
 
     /// Reads what the stream has; false at its end (closed, hung up, or failed).
     private func pull(_ s: Stream, sink: PushSink) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(s.fd, $0.baseAddress, $0.count) }
+        let n = readBuffer.withUnsafeMutableBytes { Glibc.read(s.fd, $0.baseAddress, $0.count) }
         if n < 0 {
             let e = errno
             return e == EAGAIN || e == EWOULDBLOCK || e == EINTR
         }
         if n == 0 { return false }
-        s.buffer.append(contentsOf: chunk[0..<n])
+        s.buffer.append(contentsOf: readBuffer[0..<n])
         s.lastByte = .now
         if case .protocols(let p) = split { scan(s, atEnd: false, protocols: p, sink: sink) }
         return true
@@ -323,8 +316,8 @@ public final class PushListener {
         guard case .idle(let ms) = split else { return -1 }
         var soonest: Int32 = -1
         for s in streams where !s.buffer.isEmpty {
-            let left = Duration.milliseconds(ms) - (ContinuousClock.now - s.lastByte)
-            let t = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1)
+            let gap = Duration.milliseconds(ms)
+            let t = Deadline(instant: s.lastByte.advanced(by: gap), budget: gap).pollMilliseconds
             soonest = soonest < 0 ? t : min(soonest, t)
         }
         return soonest
@@ -374,7 +367,7 @@ public final class PushListener {
             throw .resolveFailed(host: host, reason: reason)
         }
         defer { freeaddrinfo(list) }
-        let address = (udp ? "udp://" : "tcp://") + PushEndpoint.bracketed(host) + ":\(port)"
+        let address = (udp ? "udp://" : "tcp://") + HostPort.text(host, port)
         let type = ai.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = socket(ai.pointee.ai_family, type, ai.pointee.ai_protocol)
         guard fd >= 0 else { throw .failed(.bind, errno: errno, address: address) }
@@ -408,12 +401,8 @@ public final class PushListener {
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         return withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getsockname(fd, $0, &length) == 0 ? numeric($0, length) : "?"
+                getsockname(fd, $0, &length) == 0 ? TCPTransport.numericAddress($0, length) : "?"
             }
         }
-    }
-
-    static func numeric(_ sa: UnsafeMutablePointer<sockaddr>, _ length: socklen_t) -> String {
-        TCPTransport.numericAddress(sa, length)
     }
 }

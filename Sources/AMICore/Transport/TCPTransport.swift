@@ -11,7 +11,7 @@ public final class TCPTransport: DescriptorTransport {
     /// first address that answers before `deadline`. Name resolution itself is not bounded by the
     /// deadline (getaddrinfo has no timeout).
     public init(host: String, port: UInt16, deadline: Deadline) throws(TransportError) {
-        let endpoint = "tcp://" + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+        let endpoint = "tcp://" + HostPort.text(host, port)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -77,5 +77,21 @@ public final class TCPTransport: DescriptorTransport {
         let h = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let s = String(decoding: service.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return (h.contains(":") ? "[\(h)]" : h) + ":" + s
+    }
+}
+
+/// `HOST:PORT` as written in endpoints and options, an IPv6 host in brackets (`[::1]:4059`).
+public enum HostPort {
+    /// Host and port of `HOST:PORT`; nil without a port number or a host.
+    public static func parse<S: StringProtocol>(_ text: S) -> (host: String, port: UInt16)? {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    /// `host:port`, an IPv6 host in brackets.
+    public static func text(_ host: String, _ port: UInt16) -> String {
+        (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
     }
 }
