@@ -257,6 +257,32 @@ enum LineSplitter {
         if go && !carry.isEmpty { try carry.withUnsafeBufferPointer { try emit($0) } }
     }
 
+    /// Every non-blank line of `inputs` with its `NAME:LINE` location; `body` returns false to stop.
+    /// An input that cannot be opened or read is reported; the result is then 66 or 74, else 0.
+    static func numberedLines(of inputs: [InputFile], diagnostics: Diagnostics,
+                              _ body: (UnsafeBufferPointer<UInt8>, String) -> Bool) -> ExitStatus {
+        var status = ExitStatus.ok
+        var go = true
+        for input in inputs where go {
+            var number = 0
+            do {
+                try lines(of: input, { line in
+                    number += 1
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
+                    go = body(line, "\(input.displayName):\(number)")
+                    return go
+                }, idle: {})
+            } catch let failure as InputFile.Failure {
+                diagnostics.report(input.displayName, failure.description)
+                status = max(status, .noInput)
+            } catch {
+                diagnostics.report(input.displayName, "\(error)")
+                status = max(status, .ioError)
+            }
+        }
+        return status
+    }
+
     private static func stdinReady() -> Bool {
         var p = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
         return poll(&p, 1, 0) > 0

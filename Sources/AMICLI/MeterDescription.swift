@@ -33,8 +33,19 @@ public enum MeterDescription {
             throw Failure(description: "byte \(error.offset): \(error.message)")
         }
         guard case .object(let members) = value else { throw Failure(description: "not a JSON object") }
+        return try arguments(members, folder: folder(of: path))
+    }
+
+    /// The folder part of `path`, with its slash ("" for a bare name): where the files a
+    /// description names are found.
+    static func folder(of path: String) -> String {
+        path.contains("/") ? String(path[...path.lastIndex(of: "/")!]) : ""
+    }
+
+    /// The command-line arguments an object of long option names stands for (keys sorted), with
+    /// relative paths of files it names taken from `folder`.
+    public static func arguments(_ members: [String: JSONValue], folder: String) throws -> [String] {
         var out: [String] = []
-        let folder = path.contains("/") ? String(path[...path.lastIndex(of: "/")!]) : ""
         for key in members.keys.sorted() {
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }), key != "description" else {
                 throw Failure(description: "\"\(key)\" is not an option name")

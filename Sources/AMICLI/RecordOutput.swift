@@ -9,13 +9,23 @@ public final class RecordOutput: DecodeSink {
     /// Write each record as soon as it is made (for live streams).
     public let lineBuffered: Bool
     private let jsonWriter = JSONLineWriter(capacity: 1 << 17)
-    private let blockSize = 1 << 16
+    private let blockSize: Int
     public private(set) var failure: Error?
 
     public init(output: CheckedOutput = CheckedOutput(), diagnostics: Diagnostics, lineBuffered: Bool = false) {
         self.output = output
         self.diagnostics = diagnostics
         self.lineBuffered = lineBuffered
+        self.blockSize = 1 << 16
+    }
+
+    /// An output that holds every record until `flush()` or `finish(_:)`, so that one session's
+    /// records reach `output` as one block (`ami-read fleet` runs many sessions at once).
+    public init(holdingFor output: CheckedOutput, diagnostics: Diagnostics) {
+        self.output = output
+        self.diagnostics = diagnostics
+        self.lineBuffered = false
+        self.blockSize = Int.max
     }
 
     public func record(_ record: Record) {

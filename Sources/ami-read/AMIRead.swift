@@ -9,7 +9,7 @@ struct AMIRead: ParsableCommand {
         commandName: "ami-read",
         abstract: "Talk to meters and write the frames exchanged as JSON lines.",
         discussion: "See ami-read(1). Pipe the output into ami-decode for readings.",
-        subcommands: [DLMS.self, Listen.self, Commands.self]
+        subcommands: [DLMS.self, Listen.self, Fleet.self, Exec.self]
     )
 
     /// Options from a meter description (`--description FILE`, a JSON object of long option
@@ -273,35 +273,5 @@ struct Listen: ParsableCommand {
         let stop = StopSignal.install()
         let output = RecordOutput(diagnostics: Diagnostics(program: "ami-read"), lineBuffered: true)
         ToolMain.exit(ReadListen.run(try listener(), output: output, strict: common.strict, stop: stop))
-    }
-}
-
-struct Commands: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "commands",
-        abstract: "Carry out the disconnect and reconnect command records ami-bill writes, each on its meter.",
-        discussion: "Each meter's DLMS options come from its meter description FOLDER/METER.json. See ami-read(1)."
-    )
-
-    @Option(help: "Folder of meter descriptions, one METER.json per meter.") var meters: String
-    @Argument(help: "JSON-lines files; '-' or none means stdin.") var files: [String] = []
-    @OptionGroup var common: CommonOptions
-
-    /// A meter description that does not make a valid session.
-    struct DescriptionError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    func run() throws {
-        ToolMain.prepare()
-        let output = RecordOutput(diagnostics: Diagnostics(program: "ami-read"), lineBuffered: true)
-        let inputs = (files.isEmpty ? ["-"] : files).map(InputFile.init)
-        ToolMain.exit(ReadCommands.run(inputs: inputs, meters: meters, strict: common.strict, output: output) { args in
-            do {
-                return try DLMS.parse(args).settings()
-            } catch {
-                throw DescriptionError(description: DLMS.message(for: error))
-            }
-        })
     }
 }

@@ -238,15 +238,17 @@ struct DLMSMeterTests {
         #expect(refused.status == 64, "\(refused.stderr)")
     }
 
-    /// The `command` records ami-bill's prepaid runs write, carried out by `ami-read commands`
-    /// through each meter's description: a disconnect then a reconnect on the simulator; a command
-    /// for a meter without a description is reported with its line and skipped (exit 65).
+    /// The `command` records ami-bill's prepaid runs write, carried out by `ami-read exec` on the
+    /// meters of a registry: a disconnect then a reconnect on the simulator, each with its `session`
+    /// record; a command for a meter not in the registry is reported with its line and skipped
+    /// (exit 65).
     @Test func commandRecordsAreCarriedOutOnTheirMeters() throws {
         let sim = try DLMSSimulator([])
         let (keyFile, _) = try Self.workspace()
         let folder = URL(fileURLWithPath: keyFile).deletingLastPathComponent()
-        try #"{"tcp": "127.0.0.1:\#(sim.port)", "timeout": 3, "relay-state": true}"#
-            .write(to: folder.appendingPathComponent("M1.json"), atomically: false, encoding: .utf8)
+        let registry = folder.appendingPathComponent("meters.jsonl")
+        try #"{"type":"meter","v":1,"meter":"M1","protocol":"dlms","address":"tcp://127.0.0.1:\#(sim.port)","read":{"timeout":3,"relay-state":true}}"#
+            .write(to: registry, atomically: false, encoding: .utf8)
         let commands = folder.appendingPathComponent("commands.jsonl")
         try """
             {"type":"notification","v":1,"account":"P1","meter":"M1","kind":"low_credit"}
@@ -255,13 +257,18 @@ struct DLMSMeterTests {
             {"type":"command","v":1,"time":"2026-06-01T12:30:00Z","command":"disconnect","meter":"M9","account":"P9","reason":"credit exhausted"}
 
             """.write(to: commands, atomically: false, encoding: .utf8)
-        let r = try Binaries.shell("ami-read commands --meters \(folder.path) \(commands.path) | ami-decode; echo \"status ${PIPESTATUS[0]}\" >&2")
+        let r = try Binaries.shell("ami-read exec --registry \(registry.path) \(commands.path) | ami-decode; echo \"status ${PIPESTATUS[0]}\" >&2")
         let records = try Self.readings(r.stdout)
         #expect(records.compactMap { $0["event"] as? String } == ["remote_disconnect", "remote_reconnect"], "\(r.stderr)")
         // The relay state each session reads (--relay-state) and reads again after its action.
         #expect(records.filter { $0["quantity"] as? String == "breaker_state" }.compactMap { $0["note"] as? String }
                 == ["connected", "disconnected", "disconnected", "connected"])
-        #expect(r.stderrLines == ["ami-read: \(commands.path):4: M9: no meter description \(folder.path)/M9.json", "status 65"])
+        let sessions = records.filter { $0["type"] as? String == "session" }
+        #expect(sessions.map { "\($0["meter"]!) \($0["command"]!) \($0["result"]!)" } == ["M1 disconnect ok", "M1 reconnect ok"])
+        #expect(r.stderrLines.count == 3, "\(r.stderr)")
+        #expect(r.stderrLines.first == "ami-read: \(commands.path):4: meter \"M9\" is not in the registry")
+        #expect(r.stderrLines.dropFirst().first?.hasPrefix("ami-read: exec: 2 sessions: 2 ok, 0 failed in ") == true)
+        #expect(r.stderrLines.last == "status 65")
     }
 
     @Test func setClockSynchronisesTheMeter() throws {

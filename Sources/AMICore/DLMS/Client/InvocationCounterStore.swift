@@ -18,18 +18,9 @@ public struct InvocationCounterStore: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
-    /// The default folder: `$AMI_STATE_DIR/dlms-invocation-counters`, else under
-    /// `$XDG_STATE_HOME/ami`, else `~/.local/state/ami`.
+    /// The default folder: `dlms-invocation-counters` in the `StateDirectory`.
     public static func defaultDirectory(environment: [String: String]) -> String {
-        let base: String
-        if let d = environment["AMI_STATE_DIR"], !d.isEmpty {
-            base = d
-        } else if let d = environment["XDG_STATE_HOME"], !d.isEmpty {
-            base = d + "/ami"
-        } else {
-            base = (environment["HOME"] ?? ".") + "/.local/state/ami"
-        }
-        return base + "/dlms-invocation-counters"
+        StateDirectory.path(environment: environment) + "/dlms-invocation-counters"
     }
 
     /// Reserves `count` counters for `meter` (any name; characters other than letters, digits, `.`,
@@ -37,7 +28,7 @@ public struct InvocationCounterStore: Sendable {
     /// frame counter the meter reported).
     public func lease(meter: String, count: UInt32 = 1000, atLeast: UInt32 = 0) throws(SecretError) -> InvocationCounterLease {
         let path = directory + "/" + InvocationCounterStore.fileName(meter)
-        try makeDirectories(directory)
+        try StateDirectory.make(directory)
         let size = UInt64(max(count, 1))
         let reserved = try InvocationCounterStore.update(path) { (stored: UInt64) throws(SecretError) -> UInt64 in
             let first = max(stored, UInt64(atLeast))
@@ -87,16 +78,6 @@ public struct InvocationCounterStore: Sendable {
             throw SecretError("\(path): \(String(cString: strerror(errno)))")
         }
         return (old, new)
-    }
-
-    private func makeDirectories(_ path: String) throws(SecretError) {
-        var partial = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            partial += "/" + part
-            if mkdir(partial, 0o700) != 0 && errno != EEXIST {
-                throw SecretError("\(partial): \(String(cString: strerror(errno)))")
-            }
-        }
     }
 }
 
