@@ -223,9 +223,9 @@ import Testing
         let f = try StoreFixture()
         let nodes = "path,level\nACME,company\nACME/North,region\n\"ACME/North/Utrecht, centre\",district\n"
         let meters = """
-            meter,protocol,address,medium,multiplier,installed,removed,status,node,replaces
-            M1,mbus,5,water,1,2020-01-01T00:00:00Z,,active,ACME/North,
-            M2,dsmr,,electricity,40,2021-06-01T00:00:00Z,,inactive,"ACME/North/Utrecht, centre",M1
+            meter,protocol,address,medium,multiplier,installed,removed,status,node,replaces,group,read
+            M1,mbus,5,water,1,2020-01-01T00:00:00Z,,active,ACME/North,,north;bus 7,"{""address"":5,""timeout"":3}"
+            M2,dsmr,,electricity,40,2021-06-01T00:00:00Z,,inactive,"ACME/North/Utrecht, centre",M1,,
 
             """
         var problems: [String] = []
@@ -239,6 +239,8 @@ import Testing
         _ = try g.store.importRegistry(jsonl, format: .jsonl, run: nil) { problems.append("\($0): \($1)") }
         #expect(problems.isEmpty)
         #expect(try g.store.exportRegistry(format: .jsonl, nodes: true, meters: true) == jsonl)
+        // What ami-read fleet reads: the groups and the options of the meter's protocol.
+        #expect(jsonl.contains(#""group":["north","bus 7"],"read":{"address":5,"timeout":3}}"#), "\(jsonl)")
         // Importing the same again changes nothing; a change is audited field by field.
         #expect(try f.store.importRegistry(meters, format: .csv, run: nil) { _, _ in } == 0)
         _ = try f.store.importRegistry(meters.replacingOccurrences(of: "M1,mbus,5", with: "M1,mbus,6"), format: .csv, run: nil) { _, _ in }

@@ -90,6 +90,33 @@ struct FleetReadTests {
         #expect(sharded.sorted() == ["SIM0", "SIM1", "SIM2", "SIM3"])
     }
 
+    /// The registry kept in the store: imported with each meter's groups and read options, exported
+    /// again and read as it is.
+    @Test func theRegistryCanComeFromTheStore() throws {
+        let sim = try DLMSSimulator(["--count", "2"])
+        let (_, state) = try DLMSMeterTests.workspace()
+        let folder = URL(fileURLWithPath: state).deletingLastPathComponent()
+        let db = folder.appendingPathComponent("ami.db").path
+        let registry = (0..<2).map { i in
+            #"{"type":"meter","v":1,"meter":"SIM\#(i)","protocol":"dlms","address":"tcp://127.0.0.1:\#(Int(sim.port) + i)","group":"g\#(i)","read":{"get":["1-0:1.8.0*255"],"timeout":3}}"#
+        }.joined(separator: "\n") + "\n"
+        try registry.write(to: folder.appendingPathComponent("meters.jsonl"), atomically: false, encoding: .utf8)
+        let r = try Binaries.shell("""
+            set -o pipefail
+            ami-store registry import --db \(db) \(folder.path)/meters.jsonl &&
+            ami-store registry export --db \(db) --format jsonl |
+              AMI_STATE_DIR=\(state) ami-read fleet --group g1 | ami-decode | ami-store ingest --db \(db) &&
+            ami-store query --db \(db)
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        // Group g1 is the second meter only; its readings are stored under its logical device name.
+        let readings = try DLMSMeterTests.readings(r.stdout)
+        #expect(readings.contains { $0["obis"] as? String == "1-0:1.8.0*255" && $0["source"] as? String == "tcp://127.0.0.1:\(Int(sim.port) + 1)" },
+                "\(r.stdout)")
+        #expect(!readings.contains { $0["source"] as? String == "tcp://127.0.0.1:\(sim.port)" })
+        #expect(r.stderr.contains("ami-read: fleet: 1 sessions: 1 ok, 0 failed in "), "\(r.stderr)")
+    }
+
     /// An overlapping cron run of the same fleet finds the lock held, says so and exits 75
     /// without reading; the lock goes with the process that held it.
     @Test func anOverlappingRunStopsAtTheLock() throws {

@@ -12,16 +12,20 @@ public struct MeterEntry: Sendable, Equatable {
     public var node: String?
     /// The identity of the meter this one replaced.
     public var replaces: String?
+    /// The groups `ami-read fleet --group` selects it by.
+    public var groups: [String] = []
+    /// The options of `ami-read PROTOCOL` that read it, as compact JSON object text.
+    public var read: String?
 
     public init(identity: String) { self.identity = identity }
 
     public static let csvHeader = ["meter", "protocol", "address", "medium", "multiplier", "installed", "removed", "status",
-                                   "node", "replaces"]
+                                   "node", "replaces", "group", "read"]
     public static let statuses = ["active", "inactive", "removed"]
 
     var csvFields: [String] {
         [identity, protocolName ?? "", address ?? "", medium ?? "", multiplier.description, installed?.description ?? "",
-         removed?.description ?? "", status, node ?? "", replaces ?? ""]
+         removed?.description ?? "", status, node ?? "", replaces ?? "", groups.joined(separator: ";"), read ?? ""]
     }
 
     /// Fields by the CSV header names (a missing or empty one is absent).
@@ -49,6 +53,13 @@ public struct MeterEntry: Sendable, Equatable {
         }
         node = opt("node")
         replaces = opt("replaces")
+        groups = opt("group")?.split(separator: ";").map(String.init) ?? []
+        if let r = opt("read") {
+            guard let value = try? JSONValue.parse(Array(r.utf8)), case .object = value else {
+                throw StoreError("read is not a JSON object of ami-read options")
+            }
+            read = JSONText.render(value)
+        }
     }
 
     /// The entry as a `{"type":"meter",…}` JSON line (without the newline).
@@ -63,6 +74,9 @@ public struct MeterEntry: Sendable, Equatable {
         s += ",\"status\":" + JSONText.quoted(status)
         if let n = node { s += ",\"node\":" + JSONText.quoted(n) }
         if let r = replaces { s += ",\"replaces\":" + JSONText.quoted(r) }
+        if groups.count == 1 { s += ",\"group\":" + JSONText.quoted(groups[0]) }
+        if groups.count > 1 { s += ",\"group\":" + JSONText.render(.array(groups.map(JSONValue.string))) }
+        if let r = read { s += ",\"read\":" + r }
         return s + "}"
     }
 }
@@ -97,7 +111,8 @@ extension MeterStore {
     /// The registry's meters (or the one named `identity`), by identity.
     public func meters(identity: String? = nil) throws -> [MeterEntry] {
         let s = try db.statement("""
-            SELECT m.identity, m.protocol, m.address, m.medium, m.multiplier, m.installed, m.removed, m.status, n.path, r.identity
+            SELECT m.identity, m.protocol, m.address, m.medium, m.multiplier, m.installed, m.removed, m.status, n.path, r.identity,
+                m.groups, m.read_options
             FROM meter m LEFT JOIN node n ON n.id = m.node LEFT JOIN meter r ON r.id = m.replaces
             WHERE ?1 IS NULL OR m.identity = ?1 ORDER BY m.identity
             """)
@@ -114,6 +129,10 @@ extension MeterStore {
             e.status = s.text(7) ?? "active"
             e.node = s.text(8)
             e.replaces = s.text(9)
+            if let g = s.text(10), case .array(let names)? = try? JSONValue.parse(Array(g.utf8)) {
+                e.groups = names.compactMap(\.stringValue)
+            }
+            e.read = s.text(11)
             out.append(e)
         }
         return out
@@ -193,6 +212,16 @@ extension MeterStore {
                         var f: [String: String] = [:]
                         if case .object(let o) = v {
                             for (k, m) in o { f[k] = m.stringValue ?? m.numberText }
+                            // A meter's groups and ami-read options, in the CSV columns' form.
+                            if case .array(let names)? = o["group"] {
+                                let strings = names.compactMap(\.stringValue)
+                                guard strings.count == names.count else { throw StoreError("group is a name or an array of names") }
+                                f["group"] = strings.joined(separator: ";")
+                            }
+                            if let r = o["read"] {
+                                guard case .object = r else { throw StoreError("read is not a JSON object of ami-read options") }
+                                f["read"] = JSONText.render(r)
+                            }
                         }
                         switch v["type"]?.stringValue {
                         case "node": return try importNode(NodeEntry(path: f["path"] ?? "", level: f["level"] ?? ""), run: run)
@@ -248,16 +277,17 @@ extension MeterStore {
             }
             replacesID = id
         }
+        let groups = m.groups.isEmpty ? nil : JSONText.render(.array(m.groups.map(JSONValue.string)))
         let values: [SQLiteValue] = [SQLiteValue(m.protocolName), SQLiteValue(m.address), SQLiteValue(m.medium),
                                      .text(m.multiplier.description), SQLiteValue(m.installed?.milliseconds),
                                      SQLiteValue(m.removed?.milliseconds), .text(m.status), SQLiteValue(nodeID),
-                                     SQLiteValue(replacesID)]
+                                     SQLiteValue(replacesID), SQLiteValue(groups), SQLiteValue(m.read)]
         if let old = try meters(identity: m.identity).first {
             let registered = try db.scalar("SELECT registered = 'import' FROM meter WHERE identity = ?", [.text(m.identity)])
             if old == m && registered == 1 { return false }
             try db.run("""
                 UPDATE meter SET protocol = ?, address = ?, medium = ?, multiplier = ?, installed = ?, removed = ?, status = ?,
-                node = ?, replaces = ?, registered = 'import' WHERE identity = ?
+                node = ?, replaces = ?, groups = ?, read_options = ?, registered = 'import' WHERE identity = ?
                 """, values + [.text(m.identity)])
             let diff = zip(MeterEntry.csvHeader, zip(old.csvFields, m.csvFields)).filter { $0.1.0 != $0.1.1 }
             try audit(run: run, action: "update", entity: "meter", key: m.identity,
@@ -265,8 +295,9 @@ extension MeterStore {
                       new: diff.map { "\($0.0)=\($0.1.1)" }.joined(separator: " "))
         } else {
             try db.run("""
-                INSERT INTO meter(protocol, address, medium, multiplier, installed, removed, status, node, replaces, registered, identity)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?)
+                INSERT INTO meter(protocol, address, medium, multiplier, installed, removed, status, node, replaces, groups,
+                                  read_options, registered, identity)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?)
                 """, values + [.text(m.identity)])
             try audit(run: run, action: "import", entity: "meter", key: m.identity, old: nil, new: m.csvFields.joined(separator: ","))
         }

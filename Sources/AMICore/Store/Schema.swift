@@ -214,6 +214,12 @@ public enum StoreSchema {
             UNIQUE (account, span_from, span_to, revision)
         );
         """,
+        // 3: what ami-read fleet needs to read a meter (ami-read(1), REGISTRY): its groups (a JSON
+        // array) and the options of its protocol's command (a JSON object).
+        """
+        ALTER TABLE meter ADD COLUMN groups TEXT;
+        ALTER TABLE meter ADD COLUMN read_options TEXT;
+        """,
     ]
 
     /// Brings `db` to the newest version, all pending migrations in one transaction (a process
