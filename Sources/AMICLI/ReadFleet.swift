@@ -79,11 +79,12 @@ public enum ReadFleet {
         return shared.outcomes
     }
 
-    /// `ami-read fleet`: the selected meters of the registry, under a lock (nil: none) so that an
+    /// `ami-read fleet`: the selected meters of the registry (`defaults` before each one's own
+    /// options, which win), under a lock (nil: none) so that an
     /// overlapping run of the same fleet stops (75) instead of reading them again; the summary on
     /// standard error. The status is the worst of the registry's and the sessions'.
     public static func read(registry inputs: [InputFile], selection: FleetSelection, concurrency: Int,
-                            lockPath: String?, strict: Bool, diagnostics: Diagnostics,
+                            defaults: [String] = [], lockPath: String?, strict: Bool, diagnostics: Diagnostics,
                             makeSession: @escaping SessionMaker) -> ExitStatus {
         var lock: FileLock? = nil
         if let lockPath {
@@ -98,7 +99,11 @@ public enum ReadFleet {
         defer { lock?.release() }
         let (meters, registryStatus) = FleetRegistry.load(inputs, strict: strict, diagnostics: diagnostics)
         if strict && registryStatus != .ok { return registryStatus }
-        let chosen = meters.filter(selection.includes)
+        let chosen = meters.filter(selection.includes).map { m in
+            var m = m
+            m.options = defaults + m.options
+            return m
+        }
         let outcomes = runReporting(chosen.map { FleetJob(meter: $0) }, label: "fleet", concurrency: concurrency,
                                     diagnostics: diagnostics, makeSession: makeSession)
         return outcomes.reduce(registryStatus) { max($0, $1.status) }

@@ -50,6 +50,7 @@ struct Fleet: ParsableCommand {
     @Option(help: "Sessions at once (meters behind one address are always read one at a time).") var concurrency: Int = 64
     @Option(help: "Lock file that keeps overlapping runs of this fleet apart (default: in the state folder).") var lock: String?
     @Flag(help: "Take no lock.") var noLock = false
+    @OptionGroup var defaults: SessionDefaults
     @OptionGroup var common: CommonOptions
 
     func selection() throws -> FleetSelection {
@@ -85,7 +86,8 @@ struct Fleet: ParsableCommand {
             }
             lockPath = ReadFleet.defaultLockPath(registry: inputs, selection: selection, stateDirectory: state)
         }
-        ToolMain.exit(ReadFleet.read(registry: inputs, selection: selection, concurrency: concurrency, lockPath: lockPath,
+        ToolMain.exit(ReadFleet.read(registry: inputs, selection: selection, concurrency: concurrency,
+                                     defaults: defaults.arguments, lockPath: lockPath,
                                      strict: common.strict, diagnostics: diagnostics, makeSession: meterSession))
     }
 }
@@ -100,6 +102,7 @@ struct Exec: ParsableCommand {
     @Option(help: "Registry file of the meters (JSON lines).") var registry: String
     @Argument(help: "JSON-lines files of command records; '-' or none means stdin.") var files: [String] = []
     @Option(help: "Sessions at once (commands on one meter and meters behind one address run in order).") var concurrency: Int = 16
+    @OptionGroup var defaults: SessionDefaults
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -109,11 +112,23 @@ struct Exec: ParsableCommand {
     func run() throws {
         ToolMain.prepare()
         let diagnostics = Diagnostics(program: "ami-read")
-        let (meters, registryStatus) = FleetRegistry.load([InputFile(registry)], strict: common.strict, diagnostics: diagnostics)
+        var (meters, registryStatus) = FleetRegistry.load([InputFile(registry)], strict: common.strict, diagnostics: diagnostics)
+        for i in meters.indices { meters[i].options = defaults.arguments + meters[i].options }
         if registryStatus != .ok && (common.strict || meters.isEmpty) { ToolMain.exit(registryStatus) }
         let inputs = (files.isEmpty ? ["-"] : files).map(InputFile.init)
         let status = ReadExec.run(inputs: inputs, registry: meters, concurrency: concurrency, strict: common.strict,
                                   diagnostics: diagnostics, makeSession: meterSession)
         ToolMain.exit(max(status, registryStatus))
+    }
+}
+
+/// `--timeout` and `--retries` for the meters whose registry entry does not set them.
+struct SessionDefaults: ParsableArguments {
+    @Option(help: "Seconds to wait for each answer, for meters whose registry entry sets none.") var timeout: Double?
+    @Option(help: "Retries after a timeout, for meters whose registry entry sets none.") var retries: Int?
+
+    /// The options put before each meter's own, which win over them.
+    var arguments: [String] {
+        (timeout.map { ["--timeout", String($0)] } ?? []) + (retries.map { ["--retries", String($0)] } ?? [])
     }
 }

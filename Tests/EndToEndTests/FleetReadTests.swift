@@ -44,14 +44,14 @@ struct FleetReadTests {
         for i in 0..<4 {
             lines.append(#"{"type":"meter","v":1,"meter":"SIM\#(i)","protocol":"dlms","address":"tcp://127.0.0.1:\#(Int(sim.port) + i)","group":"\#(i % 2 == 0 ? "even" : "odd")","read":{"get":["1-0:1.8.0*255"],"clock":true,"timeout":3}}"#)
         }
-        lines.append(#"{"type":"meter","v":1,"meter":"SILENT","protocol":"dlms","address":"tcp://127.0.0.1:\#(faults.ports[0])","read":{"timeout":1}}"#)
+        lines.append(#"{"type":"meter","v":1,"meter":"SILENT","protocol":"dlms","address":"tcp://127.0.0.1:\#(faults.ports[0])"}"#)
         lines.append(#"{"type":"meter","v":1,"meter":"VANISH","protocol":"dlms","address":"tcp://127.0.0.1:\#(faults.ports[1])","read":{"timeout":1}}"#)
         lines.append(#"{"type":"meter","v":1,"meter":"GONE","protocol":"dlms","address":"tcp://127.0.0.1:\#(refused)","read":{"timeout":1}}"#)
         lines.append(#"{"type":"meter","v":1,"meter":"OLD","protocol":"dlms","address":"tcp://127.0.0.1:\#(refused)","status":"removed"}"#)
         let registry = folder.appendingPathComponent("meters.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: registry, atomically: false, encoding: .utf8)
 
-        let r = try Binaries.shell("AMI_STATE_DIR=\(state) ami-read fleet --concurrency 8 \(registry.path) | ami-decode; echo \"status ${PIPESTATUS[0]}\" >&2")
+        let r = try Binaries.shell("AMI_STATE_DIR=\(state) ami-read fleet --concurrency 8 --timeout 1 \(registry.path) | ami-decode; echo \"status ${PIPESTATUS[0]}\" >&2")
         #expect(r.stderrLines.last == "status 69", "\(r.stderr)")
         let records = try DLMSMeterTests.readings(r.stdout)
         let sessions = records.filter { $0["type"] as? String == "session" }
@@ -63,7 +63,8 @@ struct FleetReadTests {
             if failed {
                 #expect(s["exit"] as? Int == 69, "\(s)")
                 #expect((s["reason"] as? String)?.isEmpty == false)
-                // Within the meter's timeout (1 s per attempt, 3 attempts) and a margin.
+                // Within the meter's timeout (1 s per attempt, the fleet's --timeout for SILENT; 3
+                // attempts) and a margin.
                 #expect((s["duration_ms"] as? Int ?? .max) < 6_000, "\(s)")
             }
         }
