@@ -446,6 +446,7 @@ struct WMBusSecurityTests {
             let r = WMBusTest.readings(out)
             #expect(r.map(\.value) == [.number(ExactDecimal(12345678, exponent: -3))])
             #expect(out.warnings.map(\.message) == [warning])
+            #expect(out.warnings.map(\.partSkipped) == [true])
         }
         let plain = WMBusTest.frame("7A 2A 00 0000 0C13 78563412 021334")
         #expect(throws: DecodeError.self) { try WMBusTest.decode([plain]) }

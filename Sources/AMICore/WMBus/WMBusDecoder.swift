@@ -248,7 +248,8 @@ public enum WMBusDecoder {
     /// derived from the AFL message counter; a configuration field extension byte follows the header).
     /// Blocks that already start with the check bytes 2F2F were deciphered by the receiver and are left
     /// as they are when the key does not decipher them. A frame that ends inside the announced
-    /// blocks is deciphered up to its last whole block, the bytes after it dropped with a warning.
+    /// blocks is deciphered up to its last whole block, the bytes after it dropped with a warning
+    /// (`partSkipped`).
     /// Moves `start` past the header extension; returns whether the check bytes 2F2F begin the data.
     static func decipher<E: RecordEmitter>(_ frame: inout [UInt8], header: TPLHeader, link: WMBusLinkHeader, afl: AFL?,
                                            start: inout Int, context: FrameContext,
@@ -267,10 +268,12 @@ public enum WMBusDecoder {
         if count == 0 { count = (frame.count - start) / 16 * 16 }
         if start + count > frame.count {
             let whole = (frame.count - start) / 16 * 16
-            out.warning(DecodeError(.wmbusSecurity, at: start + whole, .malformed,
-                                    "\(count / 16) encrypted blocks announced, \(frame.count - start) bytes left: the "
-                                    + "frame is cut short; \(whole / 16) whole blocks deciphered, the \(frame.count - start - whole) "
-                                    + "bytes after them dropped"))
+            var cut = DecodeError(.wmbusSecurity, at: start + whole, .malformed,
+                                  "\(count / 16) encrypted blocks announced, \(frame.count - start) bytes left: the "
+                                  + "frame is cut short; \(whole / 16) whole blocks deciphered, the \(frame.count - start - whole) "
+                                  + "bytes after them dropped")
+            cut.partSkipped = true
+            out.warning(cut)
             frame.removeSubrange((start + whole)...)
             count = whole
         }
@@ -346,8 +349,8 @@ public enum WMBusDecoder {
 
     /// Decodes the data records of `frame[range]` and remembers their format for compact frames;
     /// returns the frame's own time (storage 0). With `cutShortAllowed` (deciphered data whose check
-    /// bytes matched), a last record cut short by the end of the frame is a warning, and the records
-    /// before it stand.
+    /// bytes matched), a last record cut short by the end of the frame is skipped with a warning
+    /// (`partSkipped`), and the records before it stand.
     static func records<E: RecordEmitter>(_ frame: [UInt8], _ range: Range<Int>, context: FrameContext,
                                           state: inout WMBusStreamState, cutShortAllowed: Bool = false,
                                           into out: inout E) throws(DecodeError) -> UTCTime? {
@@ -361,9 +364,11 @@ public enum WMBusDecoder {
         } catch {
             guard cutShortAllowed, error.layer == .mbusApplication,
                   MBusDataRecord.runsPastEnd(frame, at: error.offset, end: range.upperBound) else { throw error }
-            out.warning(DecodeError(.mbusApplication, at: error.offset, .malformed,
-                                    "the record at byte \(error.offset) is cut short by the end of the frame "
-                                    + "(\(range.upperBound - error.offset) bytes); the records before it are kept"))
+            var cut = DecodeError(.mbusApplication, at: error.offset, .malformed,
+                                  "the record at byte \(error.offset) is cut short by the end of the frame "
+                                  + "(\(range.upperBound - error.offset) bytes); the records before it are kept")
+            cut.partSkipped = true
+            out.warning(cut)
             return times.now
         }
         if let f = format(frame, range) {
