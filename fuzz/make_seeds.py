@@ -17,6 +17,8 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   wmbus: the telegrams of
   ``wmbus/wmbusmeters-cases.jsonl`` (without CRCs, and in format A), alone and back to back;
 * for wmbus and hex, ``samples/wmbus/wmbus-frames.txt`` (hex lines and receiver lines);
+* for wmbus, ``WMBUS_MORE``: the unit tests' frames for paths the samples lack (an Apator NA-1,
+  security mode 2, frames cut short after and inside the enciphered blocks);
 * the shipped ``samples/`` (always);
 * regression inputs committed in ``fuzz/crashes/<target>/`` (always, every file but dotfiles).
 
@@ -32,6 +34,14 @@ import sys
 TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus", "sml", "nem12", "csv",
            "espi", "table"]
 HEX = set("0123456789abcdefABCDEF")
+# Tests/AMICoreTests/WMBusTests.swift (WMBusVectors): apatorNA1, mode2, cutAfterBlocks, cutInBlocks;
+# the wmbus target has their keys.
+WMBUS_MORE = [
+    "1C440106785634121407A02A01A1C059E6EB962651A43469379A3E8A4F",
+    "1E442D2C2143658701077A2A001002FC69FBF4F96CC147D29EB0B2AFC6A16F",
+    "21442D2C7856341201077A2A00100579D6C99DDC63748D24CDC4400CA76957021334",
+    "23442D2C7856341201077A2A00200579D6C99DDC63748D24CDC4400CA76957D1DBAC116E",
+]
 
 
 def hex_to_bytes(text):
@@ -140,6 +150,7 @@ def main():
                 continue
             line = line.rsplit(";0x", 1)[-1].replace("telegram=|", "").replace("|", "").replace("_", "")
             wmbus.append((bytes.fromhex(line), "samples"))
+    wmbus += [(bytes.fromhex(f), "samples") for f in WMBUS_MORE]
     wmbus_cases = os.path.join(corpus, "wmbus", "wmbusmeters-cases.jsonl") if corpus else None
     if wmbus_cases and os.path.exists(wmbus_cases):
         with open(wmbus_cases) as f:

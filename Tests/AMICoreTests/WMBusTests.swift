@@ -298,6 +298,24 @@ enum WMBusVectors {
     static let omsMode7 = MBusTest.bytes(
         "434493157856341233038C2075900F002C25B30A000021924D4F2FB66E017A75002007109058475F4BC91DF878B80A1B0F98B629024AAC727942BFC549233C0140829B93")
 
+    /// Made with `openssl enc -des-cbc` (legacy provider), key 0011223344556677, IV 0: KAM 87654321,
+    /// security mode 2 (configuration 0x0210); plaintext 2F2F 0C13 78563412 2F×8.
+    static let mode2 = MBusTest.bytes("1E442D2C2143658701077A2A001002FC69FBF4F96CC147D29EB0B2AFC6A16F")
+    static let desKeyLine = "KAM-87654321 = 0011223344556677"
+
+    /// Made with `openssl enc -aes-128-cbc`, key 00…0F, IV from M, A and ACC 0x2A: an Apator NA-1
+    /// (APA 12345678, version 0x14, water), CI 0xA0, ACC 0x2A, frame status 0x01 (summer time), and the
+    /// block 2F, 10241E00 (1234.56 m3), A539262D (2024-01-02 03:04:05), 23 04 FA 00 00 (291 h before,
+    /// 10 m3 less), 01 (battery low), 80 (minimum flow).
+    static let apatorNA1 = MBusTest.bytes("1C440106785634121407A02A01A1C059E6EB962651A43469379A3E8A4F")
+    static let apatorKeyLine = "APA-12345678 = " + WMBusTest.key
+
+    /// Made with `openssl enc -aes-128-cbc`: KAM 12345678, mode 5 with one block (2F2F 0C13 78563412
+    /// 2F×8), then in the clear 02 13 34, a record whose second data byte is missing.
+    static let cutAfterBlocks = MBusTest.bytes("21442D2C7856341201077A2A00100579D6C99DDC63748D24CDC4400CA76957021334")
+    /// The same, two blocks announced (the second 02FD1B 3412 2F×11) but the frame ends 5 bytes into the second.
+    static let cutInBlocks = MBusTest.bytes("23442D2C7856341201077A2A00200579D6C99DDC63748D24CDC4400CA76957D1DBAC116E")
+
     static let keyLine = "KAM-12345678 = " + WMBusTest.key
 
     static let wrong = "KAM-12345678 = 0F0E0D0C0B0A09080706050403020100"
@@ -321,9 +339,12 @@ struct WMBusSecurityTests {
         let link = WMBusLinkHeader(frame, addressAt: 2, c: frame[1])
         let header = try WMBusDecoder.tplHeader(frame, at: 10, long: false, link: link)
         var start = header.end
-        try WMBusDecoder.decipher(&frame, header: header, link: link, afl: nil, start: &start,
-                                  context: FrameContext(source: "t", frameIndex: 0,
-                                                        options: WMBusTest.options("12345678 = " + WMBusTest.key)))
+        var out = DecodeOutput()
+        let checked = try WMBusDecoder.decipher(&frame, header: header, link: link, afl: nil, start: &start,
+                                                context: FrameContext(source: "t", frameIndex: 0,
+                                                                      options: WMBusTest.options("12345678 = " + WMBusTest.key)),
+                                                into: &out)
+        #expect(checked && out.warnings.isEmpty)
         #expect(Array(frame[start...]) == MBusTest.bytes("2F2F007C085453455420434E452F2F2F"))
         #expect(link.meter == "AMB-12345678-00-03")
     }
@@ -370,6 +391,67 @@ struct WMBusSecurityTests {
         #expect(k == MBusTest.bytes("4a30486d9789c23387f94e92fdea7cc0"))
     }
 
+    @Test func desKnownAnswer() {
+        // FIPS 81 / the classic "Now is t" vector: one block, so CBC with IV 0 is ECB.
+        let key = MBusTest.bytes("0123456789ABCDEF")
+        #expect(WMBusDES.cbcEncrypt(key: key, MBusTest.bytes("4E6F772069732074")) == MBusTest.bytes("3FA40E8A984D4815"))
+        #expect(WMBusDES.cbcDecrypt(key: key, MBusTest.bytes("3FA40E8A984D4815")) == MBusTest.bytes("4E6F772069732074"))
+        #expect(WMBusDES.cbcDecrypt(key: key, [1, 2, 3]) == nil)
+    }
+
+    @Test func mode2DES() throws {
+        let r = WMBusTest.readings(try WMBusTest.decode([V.mode2], options: WMBusTest.options(V.desKeyLine)))
+        #expect(r.count == 1)
+        #expect(r.first?.meter == "KAM-87654321-01-07")
+        #expect(r.first?.value == .number(ExactDecimal(12345678, exponent: -3)))
+    }
+
+    @Test func apatorNA1() throws {
+        let out = try WMBusTest.decode([V.apatorNA1], options: WMBusTest.options(V.apatorKeyLine))
+        let r = WMBusTest.readings(out)
+        let rows = r.map { [$0.quantity.rawValue, "\($0.value)", $0.unit?.rawValue ?? "-", $0.time?.description ?? "-",
+                            "\($0.storage ?? -1)", $0.note ?? "-"] }
+        #expect(rows == [
+            ["volume", "\(ReadingValue.number(ExactDecimal(123456, exponent: -2)))", "m3", "2024-01-02T03:04:05Z", "0", "-"],
+            ["clock", "\(ReadingValue.text("2024-01-02T03:04:05Z"))", "-", "2024-01-02T03:04:05Z", "0", "-"],
+            ["status", "\(ReadingValue.number(ExactDecimal(1)))", "-", "2024-01-02T03:04:05Z", "0", "frame status: summer_time"],
+            ["status", "\(ReadingValue.number(ExactDecimal(1)))", "-", "2024-01-02T03:04:05Z", "0", "alarms: battery_low"],
+            ["volume", "\(ReadingValue.number(ExactDecimal(122456, exponent: -2)))", "m3", "2023-12-21T00:04:05Z", "1", "-"],
+            ["duration", "\(ReadingValue.number(ExactDecimal(291 * 3600)))", "s", "2023-12-21T00:04:05Z", "1",
+             "age of the storage 1 values"],
+            ["status", "\(ReadingValue.number(ExactDecimal(0x80)))", "-", "2023-12-21T00:04:05Z", "1", "alarms: minimum_flow"],
+        ])
+        #expect(r.allSatisfy { $0.meter == "APA-12345678-14-07" && $0.medium == "water" })
+        let events = out.records.compactMap { if case .event(let e) = $0 { e } else { nil } }
+        #expect(events.map(\.event) == ["power_low"])
+        // In the meter's zone: the summer-time flag is set, and 2024-01-02 is winter in Warsaw (UTC+1).
+        var o = try WMBusTest.options(V.apatorKeyLine)
+        o.meterTimeZone = try #require(LocalTimeZone("Europe/Warsaw"))
+        let local = WMBusTest.readings(try WMBusTest.decode([V.apatorNA1], options: o))
+        #expect(local.first?.time?.description == "2024-01-02T02:04:05Z")
+        // Another manufacturer's CI 0xA0 stays hex.
+        var other = V.apatorNA1
+        other[9] = 0x06
+        let hex = WMBusTest.readings(try WMBusTest.decode([other], options: WMBusTest.options(V.apatorKeyLine)))
+        #expect(hex.map(\.quantity) == [.manufacturerSpecific])
+    }
+
+    /// A frame cut short: after the enciphered blocks, the last record is a warning and the records
+    /// before it stand; inside the blocks, the whole blocks are deciphered. A frame in the clear cut
+    /// the same way is still an error.
+    @Test func cutShort() throws {
+        for (frame, warning) in [(V.cutAfterBlocks, "the record at byte 31 is cut short by the end of the frame (3 bytes); the records before it are kept"),
+                                 (V.cutInBlocks, "2 encrypted blocks announced, 21 bytes left: the frame is cut short; 1 whole blocks deciphered, the 5 bytes after them dropped")] {
+            let out = try WMBusTest.decode([frame], options: WMBusTest.options(V.keyLine))
+            let r = WMBusTest.readings(out)
+            #expect(r.map(\.value) == [.number(ExactDecimal(12345678, exponent: -3))])
+            #expect(out.warnings.map(\.message) == [warning])
+            #expect(out.warnings.map(\.partSkipped) == [true])
+        }
+        let plain = WMBusTest.frame("7A 2A 00 0000 0C13 78563412 021334")
+        #expect(throws: DecodeError.self) { try WMBusTest.decode([plain]) }
+    }
+
     /// The three key errors, distinct by their message.
     @Test(arguments: [
         (V.mode5, nil, "no key for meter KAM-12345678-01-07"),
@@ -379,6 +461,14 @@ struct WMBusSecurityTests {
         (V.ell, nil, "no key for meter KAM-12345678-01-07"),
         (V.ell, V.wrong, "wrong key for meter KAM-12345678-01-07: the extended link layer payload CRC does not match"),
         (V.noCheckBytes, V.keyLine, "decrypted but check bytes failed: meter KAM-12345678-01-07: deciphered data does not start with 2F2F"),
+        (V.mode2, nil, "no key for meter KAM-87654321-01-07"),
+        (V.mode2, "KAM-87654321 = 7766554433221100", "wrong key for meter KAM-87654321-01-07: the deciphered data is neither 2F2F nor data records"),
+        (V.mode2, "KAM-87654321 = " + WMBusTest.key, "wrong key for meter KAM-87654321-01-07: security mode 2 is DES, the key file has an AES-128 key"),
+        (V.mode5, "KAM-12345678 = 0011223344556677", "wrong key for meter KAM-12345678-01-07: security mode 5 is AES-128, the key file has a DES key"),
+        (V.ell, "KAM-12345678 = 0011223344556677", "wrong key for meter KAM-12345678-01-07: the extended link layer is AES-128, the key file has a DES key"),
+        (V.apatorNA1, nil, "no key for meter APA-12345678-14-07"),
+        (V.apatorNA1, "APA-12345678 = 0F0E0D0C0B0A09080706050403020100", "wrong key for meter APA-12345678-14-07: the deciphered Apator NA-1 block does not start with the check byte 2F"),
+        (V.apatorNA1, "APA-12345678 = 0011223344556677", "wrong key for meter APA-12345678-14-07: the Apator NA-1 block is AES-128, the key file has a DES key"),
     ] as [([UInt8], String?, String)])
     func keyErrors(frame: [UInt8], keys: String?, message: String) throws {
         let options = try WMBusTest.options(keys)
@@ -388,7 +478,8 @@ struct WMBusSecurityTests {
         } catch {
             #expect(error.layer == .wmbusSecurity)
             #expect(error.message == message)
-            #expect(!error.message.contains("0F0E0D") && !error.message.contains("000102"))
+            #expect(!error.message.contains("0F0E0D") && !error.message.contains("000102")
+                    && !error.message.contains("001122") && !error.message.contains("776655"))
         }
     }
 

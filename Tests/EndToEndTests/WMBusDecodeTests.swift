@@ -32,6 +32,39 @@ struct WMBusDecodeTests {
         #expect(!r.stdout.contains(Self.key) && !r.stdout.lowercased().contains(Self.key.lowercased()))
     }
 
+    /// A DES key (16 hex digits) deciphers security mode 2 through libcrypto's legacy provider; a
+    /// frame cut short after its enciphered block keeps its reading, and the cut record makes the
+    /// exit status 65; an Apator NA-1 payload becomes readings.
+    @Test func desCutShortAndApator() throws {
+        let keys = try Self.keyFile("KAM-87654321 = 0011223344556677\nKAM-12345678 = \(Self.key)\nAPA-12345678 = \(Self.key)\n")
+        let frames = ["1E442D2C2143658701077A2A001002FC69FBF4F96CC147D29EB0B2AFC6A16F",
+                      "21442D2C7856341201077A2A00100579D6C99DDC63748D24CDC4400CA76957021334",
+                      "1C440106785634121407A02A01A1C059E6EB962651A43469379A3E8A4F"]
+        let r = try Binaries.run("ami-decode", ["--wmbus-key-file", keys], stdin: Array((frames.joined(separator: "\n") + "\n").utf8))
+        #expect(r.status == 65)
+        #expect(r.stderrLines == ["ami-decode: stdin:2 byte 31: mbus-app: the record at byte 31 is cut short by the end of the "
+                                  + "frame (3 bytes); the records before it are kept"])
+        let lines = r.stdoutLines
+        #expect(lines.count == 1 + 1 + 7 + 1)        // mode 2, mode 5, the Apator readings and its power_low event
+        #expect(lines[0].contains(#""meter":"KAM-87654321-01-07""#) && lines[0].contains(#""value":12345.678"#))
+        #expect(lines[1].contains(#""meter":"KAM-12345678-01-07""#) && lines[1].contains(#""value":12345.678"#))
+        #expect(lines[2].contains(#""meter":"APA-12345678-14-07""#) && lines[2].contains(#""value":1234.56,"unit":"m3""#))
+        #expect(!(r.stdout + r.stderr).contains("0011223344556677"))
+    }
+
+    /// Without libcrypto's legacy provider (OPENSSL_MODULES pointing nowhere), a mode 2 frame is
+    /// skipped with a message that says what is missing.
+    @Test func desWithoutLegacyProvider() throws {
+        let keys = try Self.keyFile("KAM-87654321 = 0011223344556677\n")
+        let r = try Binaries.shell("echo 1E442D2C2143658701077A2A001002FC69FBF4F96CC147D29EB0B2AFC6A16F "
+                                   + "| OPENSSL_MODULES=/nonexistent ami-decode --wmbus-key-file '\(keys)'")
+        #expect(r.status == 65)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderrLines == ["ami-decode: stdin:1 byte 15: wmbus-security: security mode 2 needs DES-CBC, and libcrypto's "
+                                  + "legacy provider, which has it, could not be loaded (install it, or point OPENSSL_MODULES "
+                                  + "at its directory)"])
+    }
+
     @Test func noKey() throws {
         let r = try Binaries.run("ami-decode", [Self.sample])
         #expect(r.status == 65)

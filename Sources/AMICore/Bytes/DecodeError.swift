@@ -41,6 +41,9 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: Int
     public var kind: Kind
     public var message: String
+    /// Set on a warning whose part of the frame was left out (a record cut short, bytes dropped): the
+    /// frame's other records stand, and the part counts as skipped for the exit status and `--strict`.
+    public var partSkipped = false
 
     public init(_ layer: DecodeLayer, at offset: Int, _ kind: Kind, _ message: String) {
         self.layer = layer

@@ -304,7 +304,7 @@ public final class DecodeSession {
                 report(error.shifted(by: base), line: line, skipped: true)
                 return
             }
-            for w in emitter!.warnings { report(w.shifted(by: base), line: line, skipped: false) }
+            for w in emitter!.warnings { report(w.shifted(by: base), line: line, skipped: w.partSkipped) }
             records += emitter!.records
             sink.wroteRecords()
             return
@@ -316,7 +316,7 @@ public final class DecodeSession {
             report(error.shifted(by: base), line: line, skipped: true)
             return
         }
-        for w in output.warnings { report(w.shifted(by: base), line: line, skipped: false) }
+        for w in output.warnings { report(w.shifted(by: base), line: line, skipped: w.partSkipped) }
         sink.records(output.records)
         records += output.records.count
     }

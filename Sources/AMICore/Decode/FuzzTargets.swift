@@ -93,9 +93,12 @@ public enum FuzzTargets {
         _ = try? testContext.decrypt(apdu, senderSystemTitle: testContext.systemTitle)
     }
 
-    /// The key 00 01 … 0F for the wM-Bus meter KAM-12345678 (the seeds' meter), so that enciphered
-    /// frames reach the deciphering code.
-    private static let wmbusTestKeys = WMBusKeys(["kam-12345678": Secret(Array(0x00...0x0F))])
+    /// The seeds' wM-Bus keys, so that enciphered frames reach the deciphering code: AES 00 01 … 0F
+    /// for KAM-12345678 and the Apator NA-1 APA-12345678, DES 00 11 … 77 for KAM-87654321 (mode 2).
+    private static let wmbusTestKeys = WMBusKeys([
+        "kam-12345678": Secret(Array(0x00...0x0F)), "apa-12345678": Secret(Array(0x00...0x0F)),
+        "kam-87654321": Secret([0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77]),
+    ])
 
     /// Runs the whole decode path (framing, decoding, JSON writing) over `bytes`, fed in two chunks so
     /// that resumption across chunk boundaries is exercised too.

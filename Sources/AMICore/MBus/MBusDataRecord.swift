@@ -118,6 +118,23 @@ enum MBusDataRecord {
         return (i, storage, subunit, vif)
     }
 
+    /// Whether the record starting at `bytes[start]` needs more bytes than there are before `end`.
+    static func runsPastEnd(_ bytes: [UInt8], at start: Int, end: Int) -> Bool {
+        guard start < end, end <= bytes.count else { return false }
+        guard let h = header(bytes, at: start, end: end) else {
+            // No header: cut short when the DIF and VIF chains do not both end before `end` (rather
+            // than too many extensions).
+            var i = start, chains = 0
+            while i < end, chains < 2 {
+                if bytes[i] & 0x80 == 0 { chains += 1 }
+                i += 1
+            }
+            return chains < 2
+        }
+        guard let d = dataSize(bytes[start], bytes, at: h.end, end: end) else { return h.end >= end }
+        return h.end + d.lengthBytes + d.size > end
+    }
+
     /// The size of the data a DIF codes (EN 13757-3:2018 Table 4), reading the length byte of
     /// variable-length data (LVAR, coding 0xD) at `bytes[at]`: how many length bytes come first (0 or
     /// 1) and how many data bytes follow them. Nil when the LVAR byte is missing or reserved.

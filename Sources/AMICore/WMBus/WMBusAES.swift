@@ -4,10 +4,12 @@ import COpenSSL
 /// padding (security modes 5 and 7, EN 13757-7 §9.4.5 and §9.4.6), CTR (the extended link layer,
 /// EN 13757-4 §13.2.12) and AES-CMAC (RFC 4493, for the mode 7 key derivation of OMS Vol. 2 §9.5).
 enum WMBusAES {
-    /// Runs `cipher` over `input` (a whole number of blocks for ECB and CBC); nil when libcrypto fails.
-    private static func run(_ cipher: OpaquePointer?, key: [UInt8], iv: [UInt8]?, input: [UInt8],
-                            encrypt: Bool) -> [UInt8]? {
-        guard key.count == 16, input.count <= Int(Int32.max) - 16, let ctx = EVP_CIPHER_CTX_new() else { return nil }
+    /// Runs `cipher` over `input` (a whole number of blocks for ECB and CBC) without padding; nil when
+    /// the key is not of the cipher's length or libcrypto fails.
+    static func run(_ cipher: OpaquePointer?, key: [UInt8], iv: [UInt8]?, input: [UInt8],
+                    encrypt: Bool) -> [UInt8]? {
+        guard let cipher, key.count == Int(EVP_CIPHER_get_key_length(cipher)), input.count <= Int(Int32.max) - 16,
+              let ctx = EVP_CIPHER_CTX_new() else { return nil }
         defer { EVP_CIPHER_CTX_free(ctx) }
         guard EVP_CipherInit_ex(ctx, cipher, nil, key, iv, encrypt ? 1 : 0) == 1,
               EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 else { return nil }

@@ -86,6 +86,9 @@ public enum WMBusDecoder {
             guard let key = context.options.wmbusKeys.key(for: link.meter) else {
                 throw noKey(link.meter, at: payload)
             }
+            guard key.bytes.count == 16 else {
+                throw wrongKey(link.meter, at: payload, "the extended link layer is AES-128, the key file has a DES key")
+            }
             let iv = link.addressBytes + [cc] + Array(frame[sn..<(sn + 4)]) + [0, 0, 0]
             guard let plain = WMBusAES.ctr(key: key.bytes, iv: iv, Array(frame[payload...])) else {
                 throw DecodeError(.wmbusSecurity, at: payload, .malformed, "AES-CTR failed")
@@ -176,12 +179,14 @@ public enum WMBusDecoder {
         case 0x7A, 0x72, 0x8A, 0x8B:
             let header = try tplHeader(frame, at: pos, long: ci == 0x72 || ci == 0x8B, link: link)
             var start = header.end
-            try decipher(&frame, header: header, link: link, afl: afl, start: &start, context: context)
+            let checked = try decipher(&frame, header: header, link: link, afl: afl, start: &start, context: context,
+                                       into: &out)
             let meter = header.meter.meter
             out.setMeter(meter, medium: MBusHeader.mediumNames[Int(header.meter.deviceType)], provenance: provenance)
             let now: UTCTime?
             if ci == 0x7A || ci == 0x72 {
-                now = try records(frame, start..<frame.count, context: context, state: &state, into: &out)
+                now = try records(frame, start..<frame.count, context: context, state: &state,
+                                  cutShortAllowed: checked, into: &out)
             } else {
                 now = context.receiveTime
             }
@@ -204,7 +209,8 @@ public enum WMBusDecoder {
             if ci != 0x70 && ci != 0x71 {
                 let header = try tplHeader(frame, at: pos, long: ci == 0x6F || ci == 0x75, link: link)
                 start = header.end
-                try decipher(&frame, header: header, link: link, afl: afl, start: &start, context: context)
+                _ = try decipher(&frame, header: header, link: link, afl: afl, start: &start, context: context,
+                                 into: &out)
                 meter = header.meter
                 status = header.status
             }
@@ -219,8 +225,13 @@ public enum WMBusDecoder {
                                         provenance: provenance, into: &out)
             }
         case 0xA0...0xB7:
-            // Manufacturer-specific application layer (EN 13757-7 Table 2): kept as it is.
+            // Manufacturer-specific application layer (EN 13757-7 Table 2): kept as it is, but for
+            // the Apator NA-1's, whose layout is known.
             out.setMeter(link.meter, medium: MBusHeader.mediumNames[Int(link.deviceType)], provenance: provenance)
+            if WMBusApatorNA1.matches(link, ci: ci) {
+                try WMBusApatorNA1.decode(frame, at: pos, link: link, context: context, into: &out)
+                return
+            }
             var hex: [UInt8] = []
             Hex.append(frame[(pos + 1)...], to: &hex)
             out.reading(quantity: .manufacturerSpecific, obis: nil, value: .text(String(decoding: hex, as: UTF8.self)),
@@ -232,17 +243,22 @@ public enum WMBusDecoder {
     }
 
     /// Deciphers the application data after a transport header in place, as its configuration field
-    /// says: security mode 0 (none), 5 (AES-128-CBC, IV from the address and access number) or 7
-    /// (AES-128-CBC with IV 0 and a key derived from the AFL message counter; a configuration field
-    /// extension byte follows the header). Blocks that already start with the check bytes 2F2F were
-    /// deciphered by the receiver and are left as they are when the key does not decipher them.
-    /// Moves `start` past the header extension.
-    static func decipher(_ frame: inout [UInt8], header: TPLHeader, link: WMBusLinkHeader, afl: AFL?,
-                         start: inout Int, context: FrameContext) throws(DecodeError) {
+    /// says: security mode 0 (none), 2 (DES-CBC with IV 0, EN 13757-3:2004 Annex H, withdrawn), 5
+    /// (AES-128-CBC, IV from the address and access number) or 7 (AES-128-CBC with IV 0 and a key
+    /// derived from the AFL message counter; a configuration field extension byte follows the header).
+    /// Blocks that already start with the check bytes 2F2F were deciphered by the receiver and are left
+    /// as they are when the key does not decipher them. A frame that ends inside the announced
+    /// blocks is deciphered up to its last whole block, the bytes after it dropped with a warning
+    /// (`partSkipped`).
+    /// Moves `start` past the header extension; returns whether the check bytes 2F2F begin the data.
+    static func decipher<E: RecordEmitter>(_ frame: inout [UInt8], header: TPLHeader, link: WMBusLinkHeader, afl: AFL?,
+                                           start: inout Int, context: FrameContext,
+                                           into out: inout E) throws(DecodeError) -> Bool {
         let mode = header.securityMode
-        if mode == 0 { return }
-        guard mode == 5 || mode == 7 else {
-            throw DecodeError(.wmbusSecurity, at: header.end - 2, .unsupported, "security mode \(mode) is not supported")
+        if mode == 0 { return false }
+        guard mode == 2 || mode == 5 || mode == 7 else {
+            let what = mode == 3 ? " (DES-CBC with an IV, withdrawn with EN 13757-3:2004)" : ""
+            throw DecodeError(.wmbusSecurity, at: header.end - 2, .unsupported, "security mode \(mode)\(what) is not supported")
         }
         if mode == 7 {
             guard start < frame.count else { throw short(.wmbusTransport, "configuration field extension", start, frame) }
@@ -250,26 +266,46 @@ public enum WMBusDecoder {
         }
         var count = header.encryptedBlocks * 16
         if count == 0 { count = (frame.count - start) / 16 * 16 }
-        guard start + count <= frame.count else {
-            throw DecodeError(.wmbusSecurity, at: start, .malformed,
-                              "\(count / 16) encrypted blocks announced, \(frame.count - start) bytes left")
+        if start + count > frame.count {
+            let whole = (frame.count - start) / 16 * 16
+            var cut = DecodeError(.wmbusSecurity, at: start + whole, .malformed,
+                                  "\(count / 16) encrypted blocks announced, \(frame.count - start) bytes left: the "
+                                  + "frame is cut short; \(whole / 16) whole blocks deciphered, the \(frame.count - start - whole) "
+                                  + "bytes after them dropped")
+            cut.partSkipped = true
+            out.warning(cut)
+            frame.removeSubrange((start + whole)...)
+            count = whole
         }
         let range = start..<(start + count)
-        guard !range.isEmpty else { return }        // no whole block: nothing enciphered
+        guard !range.isEmpty else { return false }        // no whole block: nothing enciphered
         // A receiver that knew the key may have deciphered the blocks already.
         let alreadyPlain = frame[start] == 0x2F && frame[start + 1] == 0x2F
         let meter = header.meter.meter
         guard let key = context.options.wmbusKeys.key(for: meter) ?? context.options.wmbusKeys.key(for: link.meter) else {
-            if alreadyPlain { return }
+            if alreadyPlain { return true }
             throw noKey(meter, at: start)
         }
-        let aesKey: [UInt8]
-        let iv: [UInt8]
+        guard key.bytes.count == (mode == 2 ? 8 : 16) else {
+            if alreadyPlain { return true }
+            throw wrongKey(meter, at: start, mode == 2 ? "security mode 2 is DES, the key file has an AES-128 key"
+                                                      : "security mode \(mode) is AES-128, the key file has a DES key")
+        }
+        let cipher = Array(frame[range])
+        let deciphered: [UInt8]?
         var macOK: Bool? = nil
-        if mode == 5 {
-            aesKey = key.bytes
-            iv = header.meter.addressBytes + [UInt8](repeating: header.access, count: 8)
-        } else {
+        switch mode {
+        case 2:
+            guard WMBusDES.isAvailable else {
+                throw DecodeError(.wmbusSecurity, at: start, .unsupported,
+                                  "security mode 2 needs DES-CBC, and libcrypto's legacy provider, which has it, "
+                                  + "could not be loaded (install it, or point OPENSSL_MODULES at its directory)")
+            }
+            deciphered = WMBusDES.cbcDecrypt(key: key.bytes, cipher)
+        case 5:
+            deciphered = WMBusAES.cbcDecrypt(key: key.bytes,
+                                             iv: header.meter.addressBytes + [UInt8](repeating: header.access, count: 8), cipher)
+        default:
             guard let a = afl, let counter = a.counter else {
                 throw DecodeError(.wmbusSecurity, at: start, .malformed, "security mode 7 without an AFL message counter")
             }
@@ -277,22 +313,21 @@ public enum WMBusDecoder {
             guard let kEnc = WMBusAES.cmac(key: key.bytes, [0x00] + counter + id + [UInt8](repeating: 0x07, count: 7)),
                   let kMac = WMBusAES.cmac(key: key.bytes, [0x01] + counter + id + [UInt8](repeating: 0x07, count: 7))
             else { throw DecodeError(.wmbusSecurity, at: start, .malformed, "AES-CMAC failed") }
-            aesKey = kEnc
-            iv = [UInt8](repeating: 0, count: 16)
             if let mac = a.mac, let mcl = a.mcl {
                 let tplStart = header.end - (header.long ? 13 : 5)
                 let input = [mcl] + counter + (a.messageLength ?? []) + Array(frame[tplStart...])
                 macOK = WMBusAES.cmac(key: kMac, input).map { Array($0[0..<mac.count]) == mac }
             }
+            deciphered = WMBusAES.cbcDecrypt(key: kEnc, iv: [UInt8](repeating: 0, count: 16), cipher)
         }
-        guard let plain = WMBusAES.cbcDecrypt(key: aesKey, iv: iv, Array(frame[range])) else {
-            throw DecodeError(.wmbusSecurity, at: start, .malformed, "AES-CBC failed")
+        guard let plain = deciphered else {
+            throw DecodeError(.wmbusSecurity, at: start, .malformed, mode == 2 ? "DES-CBC failed" : "AES-CBC failed")
         }
-        let cipher = Array(frame[range])
-        frame.replaceSubrange(range, with: plain)
-        if plain.count >= 2, plain[0] == 0x2F, plain[1] == 0x2F { return }
-        frame.replaceSubrange(range, with: cipher)
-        if macOK != true, alreadyPlain { return }
+        if plain.count >= 2, plain[0] == 0x2F, plain[1] == 0x2F {
+            frame.replaceSubrange(range, with: plain)
+            return true
+        }
+        if macOK != true, alreadyPlain { return true }
         if macOK == false {
             throw wrongKey(meter, at: start, "the AFL MAC does not match")
         }
@@ -313,15 +348,29 @@ public enum WMBusDecoder {
     // MARK: - data records
 
     /// Decodes the data records of `frame[range]` and remembers their format for compact frames;
-    /// returns the frame's own time (storage 0).
+    /// returns the frame's own time (storage 0). With `cutShortAllowed` (deciphered data whose check
+    /// bytes matched), a last record cut short by the end of the frame is skipped with a warning
+    /// (`partSkipped`), and the records before it stand.
     static func records<E: RecordEmitter>(_ frame: [UInt8], _ range: Range<Int>, context: FrameContext,
-                                          state: inout WMBusStreamState, into out: inout E) throws(DecodeError) -> UTCTime? {
+                                          state: inout WMBusStreamState, cutShortAllowed: Bool = false,
+                                          into out: inout E) throws(DecodeError) -> UTCTime? {
         let info = MBusDataRecord.FrameInfo(bigEndian: false, zone: context.options.meterTimeZone)
         let times = MBusDataRecord.FrameTimes(
             points: MBusDataRecord.scanTimePoints(frame, range, bigEndian: false, zone: info.zone),
             receiveTime: context.receiveTime)
         var cursor = ByteCursor(frame, start: range.lowerBound, end: range.upperBound, layer: .mbusApplication)
-        try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, into: &out)
+        do {
+            try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, into: &out)
+        } catch {
+            guard cutShortAllowed, error.layer == .mbusApplication,
+                  MBusDataRecord.runsPastEnd(frame, at: error.offset, end: range.upperBound) else { throw error }
+            var cut = DecodeError(.mbusApplication, at: error.offset, .malformed,
+                                  "the record at byte \(error.offset) is cut short by the end of the frame "
+                                  + "(\(range.upperBound - error.offset) bytes); the records before it are kept")
+            cut.partSkipped = true
+            out.warning(cut)
+            return times.now
+        }
         if let f = format(frame, range) {
             state.formats[WMBusCRC.checksum(f, 0..<f.count)] = f
         }

@@ -1,7 +1,8 @@
-/// The AES-128 keys of wireless M-Bus meters, one per meter, from a key file read by `Secrets`
-/// (owner-only permissions, `name = value` lines). The name is the meter's identification number
-/// (8 digits, `12345678`), the manufacturer and number (`KAM-12345678`) or the whole meter identity
-/// (`KAM-12345678-1B-16`); the value the key as 32 hex digits. The most specific name wins.
+/// The keys of wireless M-Bus meters, one per meter, from a key file read by `Secrets` (owner-only
+/// permissions, `name = value` lines). The name is the meter's identification number (8 digits,
+/// `12345678`), the manufacturer and number (`KAM-12345678`) or the whole meter identity
+/// (`KAM-12345678-1B-16`); the value the key in hex: 32 digits for AES-128, 16 for the DES of
+/// security mode 2. The most specific name wins.
 public struct WMBusKeys: Sendable, Equatable {
     private var keys: [String: Secret]
 
@@ -18,7 +19,11 @@ public struct WMBusKeys: Sendable, Equatable {
             guard WMBusKeys.isMeterName(name) else {
                 throw SecretError("\(secrets.origin): \(name): not a meter (12345678, MAN-12345678 or MAN-12345678-VV-TT)")
             }
-            if let key = try secrets.key(name, environmentName: nil, byteCount: 16) { keys[name] = key }
+            guard let key = (try? secrets.key(name, environmentName: nil, byteCount: 16))
+                ?? (try? secrets.key(name, environmentName: nil, byteCount: 8)) else {
+                throw SecretError("\(secrets.origin): \(name): expected 16 bytes as 32 hex digits (AES-128) or 8 bytes as 16 hex digits (DES)")
+            }
+            keys[name] = key
         }
     }
 
