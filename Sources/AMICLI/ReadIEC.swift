@@ -125,7 +125,7 @@ public enum ReadIEC {
     public static func exitStatus(_ error: IECClientError) -> ExitStatus {
         switch error {
         case .transport, .noAnswer: .unavailable
-        case .protocolError, .checksum: .protocolError
+        case .protocolError, .unsupported, .checksum: .protocolError
         case .refused: .dataError
         case .passwordRefused: .noPermission
         }

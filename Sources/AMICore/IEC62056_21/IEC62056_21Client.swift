@@ -31,6 +31,9 @@ public enum IECClientError: Error, Sendable, Equatable, CustomStringConvertible 
     case noAnswer(String)
     /// The meter answered with something the protocol does not allow, or in a mode not asked for.
     case protocolError(String)
+    /// The meter works in a way this client does not (a mode not asked for, a reserved speed,
+    /// partial blocks); trying again would not change it.
+    case unsupported(String)
     /// A block check character was wrong, after every retry.
     case checksum(String)
     /// The meter refused a read or write (NAK, or an error message such as `(ERROR)`).
@@ -43,6 +46,7 @@ public enum IECClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .transport(let e): return e.description
         case .noAnswer(let what): return what
         case .protocolError(let what): return what
+        case .unsupported(let what): return what
         case .checksum(let what): return what
         case .refused(let what): return what
         case .passwordRefused: return "password refused (NAK to P1)"
@@ -106,7 +110,7 @@ public final class IECClient {
                   m.first == IECControl.stx else {
                 throw .protocolError("the meter answered the option select with a command message, not a data message")
             }
-            guard m[m.count - 2] == IECControl.etx else { throw .protocolError("partial blocks (EOT) are not supported") }
+            guard m[m.count - 2] == IECControl.etx else { throw .unsupported("partial blocks (EOT) are not supported") }
             try checkBCC(m, "data message")
             return m
         }
@@ -231,19 +235,19 @@ public final class IECClient {
         let offered = ident.mode
         let mode = settings.mode ?? offered
         if programming, offered != .c {
-            throw .protocolError("programming mode needs mode C; baud-rate character '\(ident.baudCharacter)' is mode \(offered.rawValue.uppercased())")
+            throw .unsupported("programming mode needs mode C; baud-rate character '\(ident.baudCharacter)' is mode \(offered.rawValue.uppercased())")
         }
         // Mode A reading works with every meter: one in mode C sends its data at the initial speed
         // when no option select comes (§6.4.3).
         if mode != .a, mode != offered {
-            throw .protocolError("baud-rate character '\(ident.baudCharacter)' is mode \(offered.rawValue.uppercased()), not mode \(mode.rawValue.uppercased())")
+            throw .unsupported("baud-rate character '\(ident.baudCharacter)' is mode \(offered.rawValue.uppercased()), not mode \(mode.rawValue.uppercased())")
         }
         return mode
     }
 
     private func rate(_ ident: IECIdentification, _ mode: IECProtocolMode) throws(IECClientError) -> Int {
         guard let r = ident.baudRate(in: mode) else {
-            throw .protocolError("baud-rate character '\(ident.baudCharacter)' is reserved")
+            throw .unsupported("baud-rate character '\(ident.baudCharacter)' is reserved")
         }
         return r
     }
