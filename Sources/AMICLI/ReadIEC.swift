@@ -2,12 +2,7 @@ import AMICore
 
 /// Everything `ami-read iec` needs to reach and read one IEC 62056-21 meter.
 public struct IECReadSettings: Sendable {
-    public enum Connection: Sendable {
-        case tcp(host: String, port: UInt16)
-        case serial(path: String, SerialSettings)
-    }
-
-    public var connection: Connection
+    public var connection: MeterConnection
     public var client = IECClientSettings()
     /// The meter's name for messages and frame records.
     public var meterName: String?
@@ -22,17 +17,12 @@ public struct IECReadSettings: Sendable {
     /// The zone of the meter's clock, for `setClock`.
     public var meterTimeZone: LocalTimeZone = .utc
 
-    public init(connection: Connection) {
+    public init(connection: MeterConnection) {
         self.connection = connection
     }
 
     /// `tcp://host:port` or `serial:/dev/…`, the `source` of the frame records.
-    public var source: String {
-        switch connection {
-        case .tcp(let host, let port): "tcp://" + HostPort.text(host, port)
-        case .serial(let path, _): "serial:" + path
-        }
-    }
+    public var source: String { connection.source }
 
     /// True when a programming-mode session is needed.
     public var programming: Bool { !reads.isEmpty || setClock }
@@ -47,12 +37,7 @@ public enum ReadIEC {
         let meter = settings.meterName ?? settings.source
         let transport: any Transport
         do {
-            switch settings.connection {
-            case .tcp(let host, let port):
-                transport = try TCPTransport(host: host, port: port, deadline: .after(settings.client.timeout))
-            case .serial(let path, let serial):
-                transport = try SerialTransport(path: path, settings: serial)
-            }
+            transport = try settings.connection.open(timeout: settings.client.timeout)
         } catch {
             diagnostics.report(meter, "connect: \(error)")
             return output.finish(.unavailable)

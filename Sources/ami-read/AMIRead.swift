@@ -210,17 +210,7 @@ struct DLMS: ParsableCommand {
     }
 
     func run() throws {
-        ToolMain.prepare()
-        let diagnostics = Diagnostics(program: "ami-read")
-        var s = try settings()
-        do {
-            try addSecrets(to: &s)
-        } catch let error as SecretError {
-            diagnostics.report(nil, error.description)
-            ToolMain.exit(.config)
-        }
-        let output = RecordOutput(diagnostics: diagnostics, lineBuffered: true)
-        ToolMain.exit(ReadDLMS.run(s, output: output))
+        try ReadSessionMain.run(settings: settings, addSecrets: addSecrets, session: ReadDLMS.run)
     }
 }
 

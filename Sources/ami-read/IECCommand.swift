@@ -37,7 +37,7 @@ struct IEC: ParsableCommand {
 
     /// Everything but the password (`addSecrets`).
     func settings() throws -> IECReadSettings {
-        let connection: IECReadSettings.Connection
+        let connection: MeterConnection
         if let tcp {
             guard let (host, port) = HostPort.parse(tcp), port > 0 else {
                 throw ValidationError("--tcp wants HOST:PORT, not '\(tcp)'")
@@ -103,16 +103,6 @@ struct IEC: ParsableCommand {
     }
 
     func run() throws {
-        ToolMain.prepare()
-        let diagnostics = Diagnostics(program: "ami-read")
-        var s = try settings()
-        do {
-            try addSecrets(to: &s)
-        } catch let error as SecretError {
-            diagnostics.report(nil, error.description)
-            ToolMain.exit(.config)
-        }
-        let output = RecordOutput(diagnostics: diagnostics, lineBuffered: true)
-        ToolMain.exit(ReadIEC.run(s, output: output))
+        try ReadSessionMain.run(settings: settings, addSecrets: addSecrets, session: ReadIEC.run)
     }
 }
