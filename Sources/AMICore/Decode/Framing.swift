@@ -96,11 +96,6 @@ public enum Codecs {
         if protocols.contains(.mbus), MBusFraming.startBytes.contains(b) {
             return MBusFraming.scan(bytes, at: start, end: end, atEnd: atEnd)
         }
-        // IEC 62056-21 session messages (ACK, NAK, programming commands, an identification on its
-        // own): only asked for by name, and only as the whole of a hex line or frame record.
-        if protocols == [.iec62056_21], atEnd, let n = IECMessage.sessionMessageLength(bytes, at: start, end: end) {
-            return .frame(.iec62056_21, length: n)
-        }
         if (protocols.contains(.dsmr) || protocols.contains(.iec62056_21)), TextTelegramFraming.startBytes.contains(b) {
             return TextTelegramFraming.scan(bytes, at: start, end: end, atEnd: atEnd, protocols: protocols)
         }

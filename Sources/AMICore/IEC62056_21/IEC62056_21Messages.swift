@@ -128,7 +128,8 @@ public enum IECMessage {
 
     /// The length of the session message that makes up the whole of `bytes[start..<end]`, or nil:
     /// an ACK or NAK, a command or answer `SOH … ETX|EOT BCC`, or an identification line on its
-    /// own. Such messages carry no readings; a session log (`ami-read iec`) holds them as frames.
+    /// own. Such messages carry no readings; a session log (`ami-read iec`) holds them as frame
+    /// records, which ami-decode takes whole (`DecodeSession`); in other input they are no frames.
     public static func sessionMessageLength(_ bytes: [UInt8], at start: Int, end: Int) -> Int? {
         guard start < end, end <= bytes.count else { return nil }
         switch bytes[start] {
