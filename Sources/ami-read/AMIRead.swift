@@ -9,7 +9,7 @@ struct AMIRead: ParsableCommand {
         commandName: "ami-read",
         abstract: "Talk to meters and write the frames exchanged as JSON lines.",
         discussion: "See ami-read(1). Pipe the output into ami-decode for readings.",
-        subcommands: [DLMS.self, Listen.self, Fleet.self, Exec.self]
+        subcommands: [DLMS.self, IEC.self, Listen.self, Fleet.self, Exec.self]
     )
 
     /// Options from a meter description (`--description FILE`, a JSON object of long option
@@ -36,7 +36,7 @@ struct AMIRead: ParsableCommand {
     }
 }
 
-struct DLMS: ParsableCommand {
+struct DLMS: MeterReadCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlms",
         abstract: "Read a DLMS/COSEM meter over the TCP wrapper or HDLC (TCP or serial)."
@@ -209,18 +209,8 @@ struct DLMS: ParsableCommand {
         return .range(from: f, to: t)
     }
 
-    func run() throws {
-        ToolMain.prepare()
-        let diagnostics = Diagnostics(program: "ami-read")
-        var s = try settings()
-        do {
-            try addSecrets(to: &s)
-        } catch let error as SecretError {
-            diagnostics.report(nil, error.description)
-            ToolMain.exit(.config)
-        }
-        let output = RecordOutput(diagnostics: diagnostics, lineBuffered: true)
-        ToolMain.exit(ReadDLMS.run(s, output: output))
+    static func session(_ s: DLMSReadSettings, output: RecordOutput) -> ExitStatus {
+        ReadDLMS.run(s, output: output)
     }
 }
 

@@ -8,32 +8,49 @@ struct SessionError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// The session `ami-read PROTOCOL ARGUMENTS` stands for, by the registry's protocol name; made on
-/// the thread that runs it.
-let meterSession: SessionMaker = { protocolName, arguments in
-    func parse<C: ParsableCommand>(_ type: C.Type) throws -> C {
-        do {
-            return try C.parse(arguments)
-        } catch {
-            throw SessionError(description: C.message(for: error))
-        }
+/// An `ami-read PROTOCOL` command that reads one meter: its settings from the options, the
+/// secrets added from a key file or the environment, and the session that runs them.
+protocol MeterReadCommand: ParsableCommand {
+    associatedtype Settings
+    /// Everything but the secrets; throws `ValidationError` on bad options.
+    func settings() throws -> Settings
+    /// Keys and passwords; throws `SecretError` for an unusable key file.
+    func addSecrets(to s: inout Settings) throws
+    static func session(_ s: Settings, output: RecordOutput) -> ExitStatus
+}
+
+extension MeterReadCommand {
+    /// The one-meter command: one session, its status the exit status.
+    func run() throws {
+        try ReadSessionMain.run(settings: settings, addSecrets: addSecrets, session: Self.session)
     }
-    switch protocolName {
-    case "dlms":
-        let command = try parse(DLMS.self)
-        var settings: DLMSReadSettings
+
+    /// The session these arguments stand for, made as `ami-read PROTOCOL ARGUMENTS` would run it.
+    static func session(arguments: [String]) throws -> MeterSession {
+        var settings: Settings
         do {
+            let command = try parse(arguments)
             settings = try command.settings()
             try command.addSecrets(to: &settings)
         } catch let error as SecretError {
             throw error
         } catch {
-            throw SessionError(description: DLMS.message(for: error))
+            throw SessionError(description: message(for: error))
         }
-        return { ReadDLMS.run(settings, output: $0) }
-    default:
-        throw SessionError(description: "protocol \"\(protocolName)\" is not one ami-read reads (dlms)")
+        return { session(settings, output: $0) }
     }
+}
+
+/// The commands of the registry's protocol names.
+let meterReaders: [String: any MeterReadCommand.Type] = ["dlms": DLMS.self, "iec62056-21": IEC.self]
+
+/// The session `ami-read PROTOCOL ARGUMENTS` stands for, by the registry's protocol name; made on
+/// the thread that runs it.
+let meterSession: SessionMaker = { protocolName, arguments in
+    guard let command = meterReaders[protocolName] else {
+        throw SessionError(description: "protocol \"\(protocolName)\" is not one ami-read reads (\(meterReaders.keys.sorted().joined(separator: ", ")))")
+    }
+    return try command.session(arguments: arguments)
 }
 
 struct Fleet: ParsableCommand {

@@ -254,6 +254,12 @@ public final class DecodeSession {
                                    receiveTime: time, meterHint: value["meter"]?.stringValue,
                                    plain: value["plain"]?.stringValue.flatMap { try? Hex.decode(Array($0.utf8)) },
                                    options: options)
+        // A frame record holding one message of an IEC 62056-21 session (ami-read iec) that is no
+        // telegram (an identification on its own, ACK, NAK, a programming command) is that frame.
+        if protocols == [.iec62056_21], IECMessage.sessionMessageLength(bytes, at: 0, end: bytes.count) == bytes.count {
+            decodeFrame(bytes, as: .iec62056_21, base: 0, line: lineNumber, context: context)
+            return
+        }
         scanFrames(in: bytes, line: lineNumber, protocols: protocols, context: context)
     }
 

@@ -4,7 +4,9 @@
 ///
 /// - The BCC is checked when the readout has one: a mismatch skips the readout, or with
 ///   `ignoreChecksums` becomes a warning. An STX block without ETX is decoded with a warning.
-/// - The sign-on request `/?…!` echoed into a capture is a frame that yields nothing.
+/// - The sign-on request `/?…!` echoed into a capture is a frame that yields nothing, and so are
+///   the other session messages of a frame record (`IECMessage.sessionMessageLength`: ACK, NAK,
+///   `SOH` command messages, whose BCC is checked, an identification line on its own).
 /// - `meter` is the serial number / equipment identifier register (see `MeterIdentity`: 96.1.x, `C.1`,
 ///   `0.0.0`, `0.0`, `1-0:0.0.0*255`, …), trimmed; else `MAN:identification` of the identification
 ///   line; else the frame's meter hint; else `unknown`.
@@ -15,6 +17,13 @@
 /// - A piece of a data line that is not a data set is left out with a warning; the rest is decoded.
 public enum IEC62056_21Decoder {
     public static func decode(_ frame: [UInt8], context: FrameContext, into out: inout DecodeOutput) throws(DecodeError) {
+        if IECMessage.sessionMessageLength(frame, at: 0, end: frame.count) != nil {
+            // A programming-mode command with a wrong BCC is reported; the messages carry no readings.
+            if frame[0] == IECControl.soh, BlockCheck.bcc(frame, 1..<(frame.count - 1)) != frame[frame.count - 1] {
+                throw DecodeError(.iec62056_21, at: frame.count - 1, .checksum, "BCC \(Hex.byte(frame[frame.count - 1])), computed \(Hex.byte(BlockCheck.bcc(frame, 1..<(frame.count - 1))))")
+            }
+            return
+        }
         let layout = try TextTelegramLayout.ofFrame(frame, layer: .iec62056_21)
         guard layout.kind == .telegram else { return }
         try layout.verifyChecksums(frame, layer: .iec62056_21, options: context.options, into: &out)

@@ -38,11 +38,22 @@ public struct SerialSettings: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// A transport whose line speed can change while it is open (a serial port), as IEC 62056-21
+/// modes B and C switch speed after the identification message (§6.4.2, §6.4.3).
+public protocol LineSpeedSwitching: AnyObject {
+    /// The speed now.
+    var baudRate: Int { get }
+    /// Waits (up to `deadline`) until what was written has left, then changes the speed.
+    func switchBaudRate(to baud: Int, deadline: Deadline) throws(TransportError)
+}
+
 /// A serial port (`/dev/ttyUSB0`, an optical probe, an RS-485 or M-Bus level converter) in raw
 /// mode: no echo, no line editing, no flow control, no character translation, reads return
 /// whatever arrived (VMIN 0, VTIME 0, with poll(2) waits).
-public final class SerialTransport: DescriptorTransport {
-    public let settings: SerialSettings
+public final class SerialTransport: DescriptorTransport, LineSpeedSwitching {
+    public private(set) var settings: SerialSettings
+
+    public var baudRate: Int { settings.baudRate }
 
     /// Opens `path` and applies `settings`; pending input and output are discarded.
     public init(path: String, settings: SerialSettings) throws(TransportError) {
@@ -91,5 +102,27 @@ public final class SerialTransport: DescriptorTransport {
             throw .failed(.configure, errno: errno, address: path)
         }
         _ = tcflush(fd, TCIOFLUSH)
+    }
+
+    /// Waits until the output queue is empty (polled with TIOCOUTQ up to `deadline`, so a pty
+    /// nobody reads cannot hang it), lets the UART finish the last characters (tcdrain), then sets
+    /// the new speed for both directions; pending input is kept.
+    public func switchBaudRate(to baud: Int, deadline: Deadline) throws(TransportError) {
+        guard let speed = SerialSettings.speed(baud) else {
+            throw .unsupported("baud rate \(baud) is not one of 300 to 921600 the system knows")
+        }
+        guard fd >= 0 else { throw .notOpen }
+        var queued: Int32 = 0
+        while ioctl(fd, UInt(TIOCOUTQ), &queued) == 0, queued > 0 {
+            if deadline.hasPassed { throw .timedOut(.write, after: deadline.budget) }
+            usleep(5_000)
+        }
+        _ = tcdrain(fd)
+        var t = termios()
+        guard tcgetattr(fd, &t) == 0, cfsetispeed(&t, speed) == 0, cfsetospeed(&t, speed) == 0,
+              tcsetattr(fd, TCSANOW, &t) == 0 else {
+            throw .failed(.configure, errno: errno, address: String(endpoint.dropFirst("serial:".count)))
+        }
+        settings.baudRate = baud
     }
 }
