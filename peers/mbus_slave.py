@@ -8,9 +8,9 @@ port, for testing masters such as ``ami-read mbus`` and pyMeterBus. Written for 
 
 The line (one end of a socat pty pair, or each TCP connection in turn, as a gateway) is one bus:
 every frame the master sends goes to every slave, and the answers of several slaves at once are
-combined as on a real bus, where a space (0 bit) from any slave wins: byte by byte AND, aligned at
-their start. Identical acknowledgements merge into one ``E5``; different long frames come out
-garbled (a collision).
+combined as on a real bus, bit by bit on the line (8E1 characters), where a space (0 bit) from any
+slave wins, and read back as a UART would. Identical answers of slaves with the same ``delay``
+merge into one; anything else comes out garbled (a collision).
 
 SPEC is comma-separated ``key=value`` (or a bare ``silent``):
 
@@ -21,6 +21,8 @@ SPEC is comma-separated ``key=value`` (or a bare ``silent``):
 * ``telegrams=N``: a multi-telegram answer of N telegrams, each but the last ending with DIF 0x1F;
 * ``frame=HEX``: answer REQ_UD2 with this RSP_UD (a real meter's frame); its long header gives the
   secondary address, its A field is set to ``primary``;
+* ``delay=BITS``: the slave starts its answers this many bit times later than a slave with 0
+  (default 0), so that its answers overlap others' off the character boundaries;
 * ``silent``: never answers anything.
 
 Each slave follows the link layer: SND_NKE (C 0x40) to its primary address, to 254, or to 253
@@ -126,6 +128,7 @@ class Slave:
         self.count = 1
         self.frame = None
         self.silent = False
+        self.delay = 0
         for item in spec.split(","):
             key, _, value = item.partition("=")
             if key == "primary":
@@ -142,6 +145,8 @@ class Slave:
                 self.count = int(value)
             elif key == "frame":
                 self.frame = bytes.fromhex(value)
+            elif key == "delay":
+                self.delay = int(value)
             elif key == "silent":
                 self.silent = True
             else:
@@ -286,16 +291,40 @@ def split_frames(buffer):
     return frames, buffer
 
 
-def combine(answers):
-    """What the master hears when these answers start together: a 0 bit of any slave wins."""
+def bits(answer, delay):
+    """The line levels of ``answer`` sent 8E1 after ``delay`` idle bit times: 1 mark (idle),
+    0 space; per byte a start bit, 8 data bits (least significant first), even parity, stop."""
+    out = [1] * delay
+    for byte in answer:
+        data = [(byte >> i) & 1 for i in range(8)]
+        out += [0] + data + [sum(data) & 1, 1]
+    return out
+
+
+def uart(levels):
+    """The bytes a receiver reads from line levels: each start bit (a 0 after idle or a stop bit)
+    starts a character; its data bits are taken as they are, whatever its parity and stop bit."""
     out = bytearray()
-    for i in range(max(len(a) for a in answers)):
-        byte = 0xFF
-        for a in answers:
-            if i < len(a):
-                byte &= a[i]
-        out.append(byte)
+    i = 0
+    while i < len(levels):
+        if levels[i] == 1:
+            i += 1
+            continue
+        data = levels[i + 1:i + 9] + [1] * max(0, 9 - len(levels[i + 1:i + 9]))
+        out.append(sum(b << k for k, b in enumerate(data[:8])))
+        i += 11
     return bytes(out)
+
+
+def combine(answers):
+    """What the master hears when slaves answer at once, each after its own delay in bit times:
+    a space (0) from any slave wins. Equal answers at the same delay are one answer; at different
+    delays, or different answers, the characters overlap and come out garbled."""
+    if len(answers) == 1:
+        return answers[0][1]
+    lines = [bits(a, d) for d, a in answers]
+    n = max(len(x) for x in lines)
+    return uart([min(x[i] if i < len(x) else 1 for x in lines) for i in range(n)])
 
 
 class Bus:
@@ -316,7 +345,7 @@ class Bus:
                 write(data)
             frames, self.buffer = split_frames(self.buffer + data)
             for f in frames:
-                answers = [a for a in (s.hear(f) for s in self.slaves) if a is not None]
+                answers = [(s.delay, a) for s, a in ((s, s.hear(f)) for s in self.slaves) if a is not None]
                 if answers:
                     write(combine(answers))
 

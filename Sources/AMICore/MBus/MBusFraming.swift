@@ -60,10 +60,10 @@ public enum MBusFraming {
         [0x10, control, address, control &+ address, 0x16]
     }
 
-    /// A long frame `68 L L 68 C A CI data CS 16` (EN 13757-2 §5.1); at most 252 bytes of data.
+    /// A long frame `68 L L 68 C A CI data CS 16` (EN 13757-2 §5.1). The length field holds
+    /// 3 + the data's length modulo 256: more than 252 bytes of data make a frame no slave takes.
     public static func longFrame(control: UInt8, address: UInt8, ci: UInt8, data: [UInt8]) -> [UInt8] {
-        precondition(data.count <= 252, "M-Bus long frame data over 252 bytes")
-        let l = UInt8(data.count + 3)
+        let l = UInt8(truncatingIfNeeded: data.count + 3)
         var f: [UInt8] = [0x68, l, l, 0x68, control, address, ci] + data
         f.append(checksum(f, 4..<f.count))
         f.append(0x16)
