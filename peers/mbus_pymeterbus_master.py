@@ -5,7 +5,7 @@ JSON line per telegram in the form of ``mbus_pymeterbus.py`` (``id``, ``manufact
 ``records``), with the telegram's ``hex``. A master nobody on this project wrote, to check
 ``peers/mbus_slave.py`` against.
 
-    mbus_pymeterbus_master.py (--serial DEVICE | --tcp HOST:PORT) [--echo] [--timeout S]
+    mbus_pymeterbus_master.py (--serial DEVICE [--parity E|N] | --tcp HOST:PORT) [--echo] [--timeout S]
                               (--address N | --secondary IIIIIIIIMMMMVVMM) [--telegrams N]
 
 With ``--address``: SND_NKE (``meterbus.send_ping_frame``), then REQ_UD2 with the FCB set
@@ -38,6 +38,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serial")
     parser.add_argument("--tcp")
+    parser.add_argument("--parity", default="E", choices=["E", "N"],
+                        help="serial parity (E, as M-Bus; N for pseudo-terminals, which refuse parity)")
     parser.add_argument("--echo", action="store_true")
     parser.add_argument("--timeout", type=float, default=2)
     parser.add_argument("--address", type=int)
@@ -45,7 +47,7 @@ def main():
     parser.add_argument("--telegrams", type=int, default=1)
     args = parser.parse_args()
     if args.serial:
-        ser = serial.Serial(args.serial, 2400, bytesize=8, parity=serial.PARITY_EVEN, stopbits=1,
+        ser = serial.Serial(args.serial, 2400, bytesize=8, parity=args.parity, stopbits=1,
                             timeout=args.timeout)
     else:
         ser = serial.serial_for_url("socket://" + args.tcp, timeout=args.timeout)
