@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AMICore
 
@@ -371,6 +372,26 @@ final class ScriptedSlave {
         let decoded = MBusDateTime.decode(frame, 9..<13, bigEndian: false, zone: try #require(LocalTimeZone("Europe/Berlin")))
         #expect(decoded.text == "2026-07-15T12:42")
         #expect(decoded.utc == UTCTime(iso8601: "2026-07-15T10:42:00Z"))
+    }
+
+    /// The fleet runner reads many lines at once, one master per thread: nothing is shared.
+    @Test func mastersOnManyLinesAtOnce() {
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 32) { i in
+            let slave = ScriptedSlave(id: String(format: "%08d", 10_000_000 + i), primary: UInt8(i), count: 1 + i % 3)
+            let master = MBusMaster(transport: ScriptedLine(answer: ScriptedSlave.bus([slave])), settings: Self.quick)
+            let ok = (try? master.reset(UInt8(i))) != nil
+                && (try? master.readTelegrams(UInt8(i), maxTelegrams: 16)) == slave.telegrams
+            results.add(ok)
+        }
+        #expect(results.all == [Bool](repeating: true, count: 32))
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [Bool] = []
+        func add(_ v: Bool) { lock.lock(); values.append(v); lock.unlock() }
+        var all: [Bool] { lock.lock(); defer { lock.unlock() }; return values }
     }
 
     @Test func moreRecordsFollowIsFoundAtARecordBoundaryOnly() {

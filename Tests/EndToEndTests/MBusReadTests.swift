@@ -242,6 +242,22 @@ struct MBusReadTests {
         #expect(tx.count == 3 && tx[1].hasPrefix("68090968730751046d"), "\(tx)")
     }
 
+    /// A meter description (what a registry entry becomes) stands for the options, as for dlms.
+    @Test func aMeterDescriptionStandsForTheOptions() throws {
+        let line = try MBusLine(.tcp, Self.slaves)
+        let description = line.dir.appendingPathComponent("meter.json")
+        try #"{"tcp": "\#(line.connection[1])", "secondary": "ACW-8765432F-*-*", "timeout": 2, "retries": 1, "meter": "flat-12"}"#
+            .write(to: description, atomically: false, encoding: .utf8)
+        let r = try Binaries.shell("set -o pipefail; ami-read mbus --description \(description.path) | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.volumes(try Self.records(r.stdout), "ACW-87654321-01-16") == Self.expectedVolumes(try line.expected()[1]))
+        let frames = try Self.records(try Binaries.shell("ami-read mbus --description \(description.path)").stdout)
+        #expect(!frames.isEmpty && frames.allSatisfy { $0["meter"] as? String == "flat-12" })
+        try #"{"tcp": "\#(line.connection[1])", "address": 251}"#.write(to: description, atomically: false, encoding: .utf8)
+        let refused = try Binaries.shell("ami-read mbus --description \(description.path)")
+        #expect(refused.status == 64, "\(refused.stderr)")
+    }
+
     @Test func aRealMetersFrameDecodesAsFromTheFile() throws {
         // The first frame of the shipped libmbus samples (BSD, samples/mbus/LICENSE.libmbus).
         let sample = Binaries.packageRoot.appendingPathComponent("samples/mbus/libmbus-test-frames.hex")
