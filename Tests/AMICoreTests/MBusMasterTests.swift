@@ -374,6 +374,16 @@ final class ScriptedSlave {
         #expect(decoded.utc == UTCTime(iso8601: "2026-07-15T10:42:00Z"))
     }
 
+    @Test func lineTimesFollowTheBaudRate() {
+        // EN 13757-2: an answer starts within 330 bit times + 50 ms; 11 bits a character in 8E1.
+        #expect(MBusLinkSettings.answerTime(baudRate: 2400) == .microseconds(187_500))
+        #expect(MBusLinkSettings.answerTime(baudRate: 300) == .microseconds(1_150_000))
+        #expect(MBusLinkSettings(timeout: .seconds(1), baudRate: 2400).transmissionTime(261) == .microseconds(1_196_250))
+        #expect(MBusLinkSettings(timeout: .seconds(1), baudRate: 9600, bitsPerCharacter: 10).transmissionTime(1)
+                == .microseconds(1041))
+        #expect(MBusLinkSettings(timeout: .seconds(1)).transmissionTime(261) == .zero)
+    }
+
     /// The fleet runner reads many lines at once, one master per thread: nothing is shared.
     @Test func mastersOnManyLinesAtOnce() {
         let results = Results()

@@ -102,10 +102,12 @@ public final class MBusMaster {
         case garbled(String)
     }
 
-    /// Writes `frame` (after dropping anything left unread from before), then reads back its echo
-    /// under `--echo`.
+    /// Writes `frame` (after dropping anything left unread from before, and a pause of 11 bit times
+    /// on a serial line, the least EN 13757-2 has between frames), then reads back its echo under
+    /// `--echo`.
     func send(_ frame: [UInt8]) throws(MBusError) {
         discardPending()
+        sleep(settings.transmissionTime(1))
         let deadline = Deadline.after(settings.timeout + settings.transmissionTime(frame.count))
         do {
             try transport.write(frame, deadline: deadline)
@@ -130,12 +132,14 @@ public final class MBusMaster {
         }
     }
 
-    /// Reads one answer: the first byte within the timeout, the rest within the time the longest
-    /// frame (261 bytes) takes on the line plus the timeout.
+    /// Reads one answer: the first byte within the timeout after the frame sent has left (the
+    /// write returns once the port holds it; its echo, when there is one, was read already), the
+    /// rest within the time the longest frame (261 bytes) takes on the line plus the timeout.
     func receive() throws(MBusError) -> Answer {
         var buffer: [UInt8]
+        let sending = settings.echo ? .zero : settings.transmissionTime(lastSent.count)
         do {
-            buffer = try transport.read(maxCount: 512, deadline: .after(settings.timeout))
+            buffer = try transport.read(maxCount: 512, deadline: .after(settings.timeout + sending))
         } catch .timedOut {
             return .none
         } catch {
