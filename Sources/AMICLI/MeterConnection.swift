@@ -22,7 +22,7 @@ public enum MeterConnection: Sendable {
     }
 }
 
-/// The end of the one-meter `ami-read` commands (`dlms`, `iec`): the process set up, the secrets
+/// The end of the one-meter `ami-read` commands (`dlms`, `iec`, `mbus`, `modbus`): the process set up, the secrets
 /// added to the settings (an unusable key file is exit 78), one session written line by line, and
 /// its status as the exit status.
 public enum ReadSessionMain {

@@ -25,11 +25,7 @@ enum MBusTest {
 
     /// A long frame `68 L L 68 C A CI data CS 16` with a correct checksum.
     static func longFrame(ci: UInt8, _ data: [UInt8], c: UInt8 = 0x08, a: UInt8 = 0x01) -> [UInt8] {
-        let body = [c, a, ci] + data
-        let l = UInt8(truncatingIfNeeded: body.count)
-        var sum: UInt8 = 0
-        for b in body { sum &+= b }
-        return [0x68, l, l, 0x68] + body + [sum, 0x16]
+        MBusFraming.longFrame(control: c, address: a, ci: ci, data: data)
     }
 
     /// The 12-byte variable data header of id 12345678, ACW, version 0x0E, water, access 0x2A,

@@ -56,16 +56,7 @@ enum MBusDataRecord {
     static func scanTimePoints(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool,
                                zone: LocalTimeZone) -> [TimePoint] {
         var points: [TimePoint] = []
-        var i = range.lowerBound
-        let end = range.upperBound
-        while i < end {
-            let dif = bytes[i]
-            if dif == 0x2F || dif == 0x7F { i += 1; continue }
-            if dif & 0x0F == 0x0F { break }
-            guard let h = header(bytes, at: i, end: end),
-                  let d = dataSize(dif, bytes, at: h.end, end: end), d.lengthBytes + d.size <= end - h.end
-            else { break }
-            let data = (h.end + d.lengthBytes)..<(h.end + d.lengthBytes + d.size)
+        _ = walk(bytes, range) { dif, h, data in
             let coding = dif & 0x0F
             if (h.vif == 0x6C || h.vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
                 let t = MBusDateTime.decode(bytes, data, bigEndian: bigEndian, zone: zone)
@@ -73,9 +64,30 @@ enum MBusDataRecord {
                     points.append(TimePoint(storage: h.storage, subunit: h.subunit, utc: u, isDateTime: t.isDateTime))
                 }
             }
-            i = data.upperBound
         }
         return points
+    }
+
+    /// Steps through the records of `range` without decoding them, handing `body` each record's DIF,
+    /// DIB and VIB layout (`header`) and data range. Returns the special-function DIF (0x0F
+    /// manufacturer-specific data, 0x1F more records follow) the records end with, nil when they end
+    /// without one or at anything malformed (decoding reports that).
+    static func walk(_ bytes: [UInt8], _ range: Range<Int>,
+                     _ body: (UInt8, (end: Int, storage: Int, subunit: Int, vif: UInt8), Range<Int>) -> Void) -> UInt8? {
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            let dif = bytes[i]
+            if dif == 0x2F || dif == 0x7F { i += 1; continue }
+            if dif & 0x0F == 0x0F { return dif }
+            guard let h = header(bytes, at: i, end: end),
+                  let d = dataSize(dif, bytes, at: h.end, end: end), d.lengthBytes + d.size <= end - h.end
+            else { return nil }
+            let data = (h.end + d.lengthBytes)..<(h.end + d.lengthBytes + d.size)
+            body(dif, h, data)
+            i = data.upperBound
+        }
+        return nil
     }
 
     /// The layout of a record's DIB and VIB (DIF, DIFEs, VIF, plain-text unit, VIFEs) starting at

@@ -69,6 +69,17 @@ enum MBusDateTime {
         }
     }
 
+    /// `time` as a type F date and time (CP32, EN 13757-3 Annex A) of the meter's local civil time
+    /// in `zone`, with the summer-time bit from the zone and the hundred-year bits set: the record
+    /// of a clock-setting SND_UD. Years 1900–2299.
+    static func typeF(_ time: UTCTime, zone: LocalTimeZone) -> [UInt8] {
+        let local = UTCTime(milliseconds: time.milliseconds + Int64(zone.offset(at: time)) * 1000).civil
+        let yy = local.year % 100, century = (local.year - 1900) / 100
+        let summer: UInt8 = zone.identifier != "UTC" && zone.isDaylightSavingTime(at: time) ? 0x80 : 0
+        return [UInt8(local.minute), UInt8(local.hour) | UInt8((century & 0x03) << 5) | summer,
+                UInt8(local.day) | UInt8((yy & 0x07) << 5), UInt8(local.month) | UInt8((yy >> 3) << 4)]
+    }
+
     /// Checks the fields and formats them; `hour` nil for a date, `second` nil for minute precision.
     private static func civil(yy: Int, century: Int, month: Int, day: Int, hour: Int?, minute: Int,
                               second: Int?, isDST: Bool?, zone: LocalTimeZone) -> Decoded {

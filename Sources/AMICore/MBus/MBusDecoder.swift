@@ -35,8 +35,7 @@ public enum MBusDecoder {
     /// throws, or under `ignoreChecksums` becomes a warning.
     private static func checkSum<E: RecordEmitter>(_ frame: [UInt8], _ range: Range<Int>, at: Int,
                                                    context: FrameContext, into out: inout E) throws(DecodeError) {
-        var sum: UInt8 = 0
-        for i in range { sum &+= frame[i] }
+        let sum = MBusFraming.checksum(frame, range)
         let sent = frame[at]
         if sent != sum {
             let error = DecodeError(.mbusLink, at: at, .checksum,
@@ -106,6 +105,31 @@ public enum MBusDecoder {
             throw DecodeError(.mbusApplication, at: 6, .unsupported,
                               "CI \(Hex.byte(ci))\(ciName(ci)) is not decoded")
         }
+    }
+
+    /// True when `frame` is a long frame with a variable data structure (CI 0x72, 0x76, 0x7A, 0x78)
+    /// whose records end with DIF 0x1F: the meter has more records in its next telegram, which a
+    /// REQ_UD2 with the FCB toggled asks for (EN 13757-3:2018 §6.5; EN 13757-2 §5.4).
+    public static func moreRecordsFollow(_ frame: [UInt8]) -> Bool {
+        guard frame.count >= 9, frame[0] == 0x68, frame.count == Int(frame[1]) + 6 else { return false }
+        let headerLength: Int
+        switch frame[6] {
+        case 0x72, 0x76: headerLength = 12
+        case 0x7A: headerLength = 4
+        case 0x78: headerLength = 0
+        default: return false
+        }
+        let start = 7 + headerLength, end = frame.count - 2
+        guard start <= end else { return false }
+        return MBusDataRecord.walk(frame, start..<end) { _, _, _ in } == 0x1F
+    }
+
+    /// The application error of a response with CI 0x70 (EN 13757-3 "general application errors"):
+    /// the error byte and its meaning; nil for any other frame.
+    public static func applicationError(_ frame: [UInt8]) -> (code: UInt8, text: String)? {
+        guard frame.count >= 9, frame[0] == 0x68, frame[6] == 0x70 else { return nil }
+        let code: UInt8 = frame.count > 9 ? frame[7] : 0
+        return (code, MBusHeader.applicationErrorText(code))
     }
 
     /// Names of control information codes that are not decoded, for the message.

@@ -47,4 +47,37 @@ public enum MBusFraming {
             return .invalid(DecodeError(.mbusLink, at: start, .malformed, "not an M-Bus start byte"), skip: 1)
         }
     }
+
+    /// The checksum of EN 13757-2: the arithmetic sum, modulo 256, of `range` (C, A, CI and the data).
+    public static func checksum(_ bytes: [UInt8], _ range: Range<Int>) -> UInt8 {
+        var sum: UInt8 = 0
+        for i in range { sum &+= bytes[i] }
+        return sum
+    }
+
+    /// A short frame `10 C A CS 16` (EN 13757-2 §5.1): SND_NKE, REQ_UD2.
+    public static func shortFrame(control: UInt8, address: UInt8) -> [UInt8] {
+        [0x10, control, address, control &+ address, 0x16]
+    }
+
+    /// A long frame `68 L L 68 C A CI data CS 16` (EN 13757-2 §5.1). The length field holds
+    /// 3 + the data's length modulo 256: more than 252 bytes of data make a frame no slave takes.
+    public static func longFrame(control: UInt8, address: UInt8, ci: UInt8, data: [UInt8]) -> [UInt8] {
+        let l = UInt8(truncatingIfNeeded: data.count + 3)
+        var f: [UInt8] = [0x68, l, l, 0x68, control, address, ci] + data
+        f.append(checksum(f, 4..<f.count))
+        f.append(0x16)
+        return f
+    }
+
+    /// True when `frame` is one whole frame (as `scan` finds it) whose checksum is right.
+    public static func isIntact(_ frame: [UInt8]) -> Bool {
+        guard !frame.isEmpty, case .frame(_, let length) = scan(frame, at: 0, end: frame.count, atEnd: true),
+              length == frame.count else { return false }
+        switch frame[0] {
+        case 0x10: return checksum(frame, 1..<3) == frame[3]
+        case 0x68: return checksum(frame, 4..<(frame.count - 2)) == frame[frame.count - 2]
+        default: return true
+        }
+    }
 }

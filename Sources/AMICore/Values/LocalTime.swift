@@ -24,6 +24,11 @@ public struct LocalTimeZone: Sendable, Equatable {
         zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(time.milliseconds / 1000)))
     }
 
+    /// True when daylight saving time is in force at `time`.
+    public func isDaylightSavingTime(at time: UTCTime) -> Bool {
+        zone.isDaylightSavingTime(for: Date(timeIntervalSince1970: TimeInterval(time.milliseconds / 1000)))
+    }
+
     /// The UTC instant of a local civil time; nil when a field is out of range.
     public func utc(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int,
                     isDST: Bool? = nil) -> UTCTime? {
@@ -37,8 +42,7 @@ public struct LocalTimeZone: Sendable, Equatable {
         for off in Set([before, after]) {
             let t = UTCTime(milliseconds: naive.milliseconds - Int64(off) * 1000)
             if offset(at: t) == off {
-                let dst = zone.isDaylightSavingTime(for: Date(timeIntervalSince1970: TimeInterval(t.milliseconds / 1000)))
-                matches.append((t, dst))
+                matches.append((t, isDaylightSavingTime(at: t)))
             }
         }
         if matches.isEmpty { return UTCTime(milliseconds: naive.milliseconds - Int64(before) * 1000) }
