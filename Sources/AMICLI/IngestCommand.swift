@@ -39,22 +39,27 @@ public enum IngestCommand {
         var failure: Error?
         var stopped = false
         var lineNumber = 0
-        while failure == nil, !stopped, let batch = batches.take() {
+        while failure == nil, !stopped, var batch = batches.take() {
             let input = inputs[batch.input]
             do {
-                for parsed in batch.lines {
-                    lineNumber += 1
-                    do {
-                        try ingest.store(parsed)
-                    } catch let r as Ingest.Rejection {
-                        diagnostics.report("\(input.displayName):\(lineNumber)", r.message)
-                        status = max(status, .dataError)
-                        if settings.strict {
-                            stopped = true
-                            break
+                // Each line is moved out of the batch (a blank left in its place), not copied.
+                try batch.lines.withUnsafeMutableBufferPointer { lines in
+                    for i in lines.indices {
+                        var parsed = Result<JSONLineReader.Line, DecodeError>.success(.blank)
+                        swap(&parsed, &lines[i])
+                        lineNumber += 1
+                        do {
+                            try ingest.store(parsed)
+                        } catch let r as Ingest.Rejection {
+                            diagnostics.report("\(input.displayName):\(lineNumber)", r.message)
+                            status = max(status, .dataError)
+                            if settings.strict {
+                                stopped = true
+                                break
+                            }
                         }
+                        if lineNumber % 100_000 == 0 { diagnostics.progress("\(input.displayName): \(lineNumber) lines") }
                     }
-                    if lineNumber % 100_000 == 0 { diagnostics.progress("\(input.displayName): \(lineNumber) lines") }
                 }
                 if stopped {
                     batches.stop()

@@ -369,9 +369,9 @@ final class ScriptedSlave {
         // SND_UD, CI 0x51, DIF 0x04 VIF 0x6D, 12:42 local (summer time, hundred-year bits 01), 15.07.26.
         #expect(Array(frame[4...6]) == [0x73, 0x05, 0x51])
         #expect(Array(frame[7..<13]) == [0x04, 0x6D, 42, 12 | 0x20 | 0x80, 15 | (26 & 7) << 5, 7 | (26 >> 3) << 4])
-        let decoded = MBusDateTime.decode(frame, 9..<13, bigEndian: false, zone: try #require(LocalTimeZone("Europe/Berlin")))
+        let decoded = MBusDateTime.decode(frame, 9..<13, bigEndian: false)
         #expect(decoded.text == "2026-07-15T12:42")
-        #expect(decoded.utc == UTCTime(iso8601: "2026-07-15T10:42:00Z"))
+        #expect(decoded.utc(in: try #require(LocalTimeZone("Europe/Berlin"))) == UTCTime(iso8601: "2026-07-15T10:42:00Z"))
     }
 
     @Test func lineTimesFollowTheBaudRate() {

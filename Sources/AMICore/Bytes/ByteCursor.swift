@@ -35,22 +35,26 @@ public struct ByteCursor: Sendable {
         DecodeError(layer, at: absolute ?? offset, kind, message)
     }
 
+    /// Checks that `count` bytes are left; inlined into every read, the error is made out of line.
+    @inline(__always)
     mutating func need(_ count: Int) throws(DecodeError) {
-        if count < 0 || count > end - position {
-            throw DecodeError(layer, at: base + position, .needMore(count: count - (end - position)),
-                              "need \(count) byte\(count == 1 ? "" : "s"), \(end - position) left")
-        }
+        if count < 0 || count > end - position { throw shortError(count) }
+    }
+
+    @inline(never)
+    private func shortError(_ count: Int) -> DecodeError {
+        DecodeError(layer, at: base + position, .needMore(count: count - (end - position)),
+                    "need \(count) byte\(count == 1 ? "" : "s"), \(end - position) left")
     }
 
     /// The next byte without consuming it.
     public func peek() throws(DecodeError) -> UInt8 {
-        guard position < end else {
-            throw DecodeError(layer, at: base + position, .needMore(count: 1), "need 1 byte, 0 left")
-        }
+        guard position < end else { throw shortError(1) }
         return bytes[position]
     }
 
     /// Reads one byte.
+    @inline(__always)
     public mutating func u8() throws(DecodeError) -> UInt8 {
         try need(1)
         let b = bytes[position]
@@ -67,6 +71,7 @@ public struct ByteCursor: Sendable {
     }
 
     /// Reads `count` bytes and returns their range in `bytes` (no copy).
+    @inline(__always)
     public mutating func range(_ count: Int) throws(DecodeError) -> Range<Int> {
         try need(count)
         let r = position..<position + count

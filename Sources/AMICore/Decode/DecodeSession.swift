@@ -71,12 +71,15 @@ public final class DecodeSession {
     public let strict: Bool
     private unowned let sink: DecodeSink
 
+    // The properties used at every frame are not checked for exclusive access at run time (as in
+    // `ByteBuffer`): only the session's own methods touch them, and none of those calls back into it.
+
     /// Frames found, records written, pieces skipped so far.
-    public private(set) var frames = 0
-    public private(set) var records = 0
+    @exclusivity(unchecked) public private(set) var frames = 0
+    @exclusivity(unchecked) public private(set) var records = 0
     public private(set) var skipped = 0
     /// True once `strict` has stopped the session.
-    public private(set) var stopped = false
+    @exclusivity(unchecked) public private(set) var stopped = false
 
     private var pending: [UInt8] = []   // bytes not yet consumed
     private var pendingBase = 0         // absolute offset of pending[0]
@@ -84,9 +87,11 @@ public final class DecodeSession {
     private var lineNumber = 0
     private var scanner = FrameScanner()
     private var output = DecodeOutput()
-    private var state: StreamState
+    /// The bytes of the frame being decoded.
+    @exclusivity(unchecked) private var frame: [UInt8] = []
+    @exclusivity(unchecked) private var state: StreamState
     /// Writes records straight into the sink's writer, when it has one.
-    private var emitter: JSONLineWriter.FrameEmitter?
+    @exclusivity(unchecked) private var emitter: JSONLineWriter.FrameEmitter?
 
     /// - Parameters:
     ///   - inputName: the name shown in diagnostics (`-` or `stdin` for standard input).
@@ -270,13 +275,16 @@ public final class DecodeSession {
     /// (nil for binary input).
     private func scan(_ bytes: [UInt8], from start: Int, atEnd: Bool, base: Int, line: Int?,
                       protocols: Set<ProtocolID>, context: FrameContext, endOf what: String) -> Int {
-        scanner.scan(bytes, from: start, atEnd: atEnd, base: base, protocols: protocols, endOf: what) { piece in
+        // One copy of the context for all the frames, given each frame's index in turn.
+        var ctx = context
+        return scanner.scan(bytes, from: start, atEnd: atEnd, base: base, protocols: protocols, endOf: what) { piece in
             switch piece {
             case .frame(let p, let range):
-                var ctx = context
                 ctx.frameIndex = frames
-                decodeFrame(Array(bytes[(range.lowerBound - base)..<(range.upperBound - base)]), as: p,
-                            base: range.lowerBound, line: line, context: ctx)
+                // Into the buffer of the frame before, unless a decoder kept that one.
+                frame.removeAll(keepingCapacity: true)
+                frame.append(contentsOf: bytes[(range.lowerBound - base)..<(range.upperBound - base)])
+                decodeFrame(frame, as: p, base: range.lowerBound, line: line, context: ctx)
             case .skip(let error):
                 report(error, line: line, skipped: true)
             }

@@ -93,7 +93,7 @@ public enum Codecs {
            let r = WMBusFraming.scan(bytes, at: start, end: end, atEnd: atEnd, alone: protocols == [.wmbus]) {
             return r
         }
-        if protocols.contains(.mbus), MBusFraming.startBytes.contains(b) {
+        if MBusFraming.isStartByte(b), protocols.contains(.mbus) {
             return MBusFraming.scan(bytes, at: start, end: end, atEnd: atEnd)
         }
         if (protocols.contains(.dsmr) || protocols.contains(.iec62056_21)), TextTelegramFraming.startBytes.contains(b) {

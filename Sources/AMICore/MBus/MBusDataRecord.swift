@@ -59,8 +59,8 @@ enum MBusDataRecord {
         _ = walk(bytes, range) { dif, h, data in
             let coding = dif & 0x0F
             if (h.vif == 0x6C || h.vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
-                let t = MBusDateTime.decode(bytes, data, bigEndian: bigEndian, zone: zone)
-                if let u = t.utc {
+                let t = MBusDateTime.decode(bytes, data, bigEndian: bigEndian)
+                if let u = t.utc(in: zone) {
                     points.append(TimePoint(storage: h.storage, subunit: h.subunit, utc: u, isDateTime: t.isDateTime))
                 }
             }
@@ -387,7 +387,7 @@ enum MBusDataRecord {
             let size = coding == 0x6 ? 6 : (coding == 0x7 ? 8 : Int(coding))
             let r = try c.range(size)
             if isDate {
-                value = .text(MBusDateTime.decode(c.bytes, r, bigEndian: info.bigEndian, zone: info.zone).text)
+                value = .text(MBusDateTime.decode(c.bytes, r, bigEndian: info.bigEndian).text)
             } else {
                 let raw = uint(c.bytes, r, bigEndian: info.bigEndian)
                 if kind == .unsignedNumber {

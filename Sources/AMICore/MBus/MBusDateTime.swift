@@ -2,15 +2,54 @@
 /// send them in time-point records. Meter clocks keep local civil time; the text keeps it as sent
 /// and `utc` places it in the meter's time zone (`DecodeOptions.meterTimeZone`).
 enum MBusDateTime {
-    /// A decoded time point: the meter's local civil time as text (`YYYY-MM-DD`,
-    /// `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS` or `HH:MM:SS`), or `invalid` when the meter
-    /// flags it invalid or a field is out of range; `utc` when it names an instant.
+    /// A decoded time point: the meter's local civil fields, checked, or `invalid` when the meter
+    /// flags it invalid or a field is out of range. Its `text` and `utc` are made only when asked
+    /// for (looking ahead for a frame's times needs `utc` only, a time-point reading `text` only).
     struct Decoded: Equatable {
-        var text: String
-        var utc: UTCTime?
-        var isDateTime: Bool
+        var year = 0, month = 0, day = 0
+        /// Nil for a date (type G).
+        var hour: Int?
+        var minute = 0
+        /// Nil for minute precision (type F, G).
+        var second: Int?
+        var isDST: Bool?
+        /// False for `invalid`.
+        var isValid = true
+        /// A time of day without a date (type J).
+        var isTimeOfDay = false
 
-        static let invalid = Decoded(text: "invalid", utc: nil, isDateTime: false)
+        static let invalid = Decoded(isValid: false)
+
+        /// Whether it is a date and time (not a date or a time of day alone).
+        var isDateTime: Bool { isValid && !isTimeOfDay && hour != nil }
+
+        /// The time as the meter keeps it: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS`
+        /// or `HH:MM:SS`; `invalid`.
+        var text: String {
+            guard isValid else { return "invalid" }
+            let length = isTimeOfDay ? 8 : (hour == nil ? 10 : (second == nil ? 16 : 19))
+            return String(unsafeUninitializedCapacity: length) { buf in
+                func put(_ v: Int, _ at: Int) { MBusDateTime.put2(v, buf, at) }
+                var k = 0
+                if !isTimeOfDay {
+                    put(year / 100, 0); put(year % 100, 2); buf[4] = 0x2D; put(month, 5); buf[7] = 0x2D; put(day, 8)
+                    if hour != nil { buf[10] = 0x54 }
+                    k = 11
+                }
+                if let h = hour {
+                    put(h, k); buf[k + 2] = 0x3A; put(minute, k + 3)
+                    if let s = second { buf[k + 5] = 0x3A; put(s, k + 6) }
+                }
+                return length
+            }
+        }
+
+        /// The instant it names in the meter's zone; nil for a time of day or `invalid`.
+        func utc(in zone: LocalTimeZone) -> UTCTime? {
+            guard isValid && !isTimeOfDay else { return nil }
+            return zone.utc(year: year, month: month, day: day, hour: hour ?? 0, minute: minute,
+                            second: second ?? 0, isDST: zone.identifier == "UTC" ? nil : isDST)
+        }
     }
 
     /// The byte `k` (0 = least significant) of `range` in `bytes`, for either byte order.
@@ -29,9 +68,9 @@ enum MBusDateTime {
         return yy <= 80 ? 2000 + yy : 1900 + yy
     }
 
-    /// Decodes `range` of `bytes` (2, 3, 4 or 6 bytes: type G, J, F or I) in the meter's zone.
+    /// Decodes `range` of `bytes` (2, 3, 4 or 6 bytes: type G, J, F or I).
     /// Any other length is `invalid`.
-    static func decode(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool, zone: LocalTimeZone) -> Decoded {
+    static func decode(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool) -> Decoded {
         let n = range.count
         func b(_ k: Int) -> Int { Int(byte(bytes, range, k, bigEndian)) }
         switch n {
@@ -39,14 +78,14 @@ enum MBusDateTime {
             // Type G (CP16): day bits 0–4, year bits 5–7 and 12–15, month bits 8–11.
             guard b(0) | b(1) != 0, b(0) & b(1) != 0xFF else { return .invalid }
             return civil(yy: (b(0) >> 5) | ((b(1) & 0xF0) >> 1), century: 0, month: b(1) & 0x0F,
-                         day: b(0) & 0x1F, hour: nil, minute: 0, second: nil, isDST: nil, zone: zone)
+                         day: b(0) & 0x1F, hour: nil, minute: 0, second: nil, isDST: nil)
         case 4:
             // Type F (CP32): minute bits 0–5, IV (invalid) bit 7; hour bits 8–12, hundred-year
             // bits 13–14, SU (summer time) bit 15; then a type G date.
             guard b(0) & 0x80 == 0, b(0) | b(1) | b(2) | b(3) != 0 else { return .invalid }
             return civil(yy: (b(2) >> 5) | ((b(3) & 0xF0) >> 1), century: (b(1) >> 5) & 0x03,
                          month: b(3) & 0x0F, day: b(2) & 0x1F, hour: b(1) & 0x1F, minute: b(0) & 0x3F,
-                         second: nil, isDST: b(1) & 0x80 != 0, zone: zone)
+                         second: nil, isDST: b(1) & 0x80 != 0)
         case 6:
             // Type I (CP48): second bits 0–5, SU bit 6, leap-year bit 7; minute bits 8–13, IV bit 15;
             // hour bits 16–20, day of week bits 21–23; a type G date in bytes 3–4; week and daylight
@@ -54,16 +93,12 @@ enum MBusDateTime {
             guard b(1) & 0x80 == 0, b(0) | b(1) | b(2) | b(3) | b(4) != 0 else { return .invalid }
             return civil(yy: (b(3) >> 5) | ((b(4) & 0xF0) >> 1), century: 0, month: b(4) & 0x0F,
                          day: b(3) & 0x1F, hour: b(2) & 0x1F, minute: b(1) & 0x3F, second: b(0) & 0x3F,
-                         isDST: b(0) & 0x40 != 0, zone: zone)
+                         isDST: b(0) & 0x40 != 0)
         case 3:
             // Type J (CP24): second bits 0–5, minute bits 8–13, hour bits 16–20; a time of day only.
             let s = b(0) & 0x3F, m = b(1) & 0x3F, h = b(2) & 0x1F
             guard s <= 59, m <= 59, h <= 23 else { return .invalid }
-            let text = String(unsafeUninitializedCapacity: 8) { buf in
-                put2(h, buf, 0); buf[2] = 0x3A; put2(m, buf, 3); buf[5] = 0x3A; put2(s, buf, 6)
-                return 8
-            }
-            return Decoded(text: text, utc: nil, isDateTime: false)
+            return Decoded(hour: h, minute: m, second: s, isTimeOfDay: true)
         default:
             return .invalid
         }
@@ -80,25 +115,13 @@ enum MBusDateTime {
                 UInt8(local.day) | UInt8((yy & 0x07) << 5), UInt8(local.month) | UInt8((yy >> 3) << 4)]
     }
 
-    /// Checks the fields and formats them; `hour` nil for a date, `second` nil for minute precision.
+    /// Checks the fields; `hour` nil for a date, `second` nil for minute precision.
     private static func civil(yy: Int, century: Int, month: Int, day: Int, hour: Int?, minute: Int,
-                              second: Int?, isDST: Bool?, zone: LocalTimeZone) -> Decoded {
+                              second: Int?, isDST: Bool?) -> Decoded {
         guard let year = fullYear(yy, century: century), (1...12).contains(month), day >= 1,
               day <= CivilDate.daysIn(month: month, year: year), (hour ?? 0) <= 23, minute <= 59,
               (second ?? 0) <= 59 else { return .invalid }
-        let length = hour == nil ? 10 : (second == nil ? 16 : 19)
-        let text = String(unsafeUninitializedCapacity: length) { buf in
-            put2(year / 100, buf, 0); put2(year % 100, buf, 2); buf[4] = 0x2D
-            put2(month, buf, 5); buf[7] = 0x2D; put2(day, buf, 8)
-            if let h = hour {
-                buf[10] = 0x54; put2(h, buf, 11); buf[13] = 0x3A; put2(minute, buf, 14)
-                if let s = second { buf[16] = 0x3A; put2(s, buf, 17) }
-            }
-            return length
-        }
-        let utc = zone.utc(year: year, month: month, day: day, hour: hour ?? 0, minute: minute,
-                           second: second ?? 0, isDST: zone.identifier == "UTC" ? nil : isDST)
-        return Decoded(text: text, utc: utc, isDateTime: hour != nil)
+        return Decoded(year: year, month: month, day: day, hour: hour, minute: minute, second: second, isDST: isDST)
     }
 
     @inline(__always)

@@ -2,7 +2,10 @@
 /// single character `E5`, short frame `10 C A CS 16`, control and long frames `68 L L 68 … CS 16`.
 /// The checksum is left to the decoder; the scanner checks structure only.
 public enum MBusFraming {
-    public static let startBytes: Set<UInt8> = [0xE5, 0x10, 0x68]
+    /// Whether `b` starts a frame: 0xE5, 0x10 or 0x68 (a comparison, not a set lookup: this runs at
+    /// every frame).
+    @inline(__always)
+    public static func isStartByte(_ b: UInt8) -> Bool { b == 0x68 || b == 0xE5 || b == 0x10 }
 
     public static func scan(_ bytes: [UInt8], at start: Int, end: Int, atEnd: Bool) -> ScanResult {
         let available = end - start

@@ -22,9 +22,11 @@ public final class JSONLineReader {
         case blank
     }
 
-    /// The last bytes and String of each cached member (by `Key.cacheSlot`).
-    fileprivate var cachedBytes = [[UInt8]](repeating: [], count: Key.cacheSlots)
-    fileprivate var cachedStrings = [String](repeating: "", count: Key.cacheSlots)
+    /// The last bytes and String of each cached member (by `Key.cacheSlot`). Not checked for
+    /// exclusive access at run time (as `ByteBuffer`): only `Scanner.cachedString` touches them, one
+    /// access at a time, for every string member of every line.
+    @exclusivity(unchecked) fileprivate var cachedBytes = [[UInt8]](repeating: [], count: Key.cacheSlots)
+    @exclusivity(unchecked) fileprivate var cachedStrings = [String](repeating: "", count: Key.cacheSlots)
 
     public init() {}
 
@@ -258,6 +260,13 @@ public final class JSONLineReader {
         /// or nil when it has some.
         func plainEnd() -> Int? {
             var j = i + 1
+            if let base = b.baseAddress {
+                // Eight bytes at a time up to the first word that may hold the end.
+                let raw = UnsafeRawPointer(base)
+                while j + 8 <= b.count, JSONLineWriter.isPlain(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) {
+                    j += 8
+                }
+            }
             while j < b.count, b[j] != 0x22, b[j] != 0x5C, b[j] >= 0x20 { j += 1 }
             return j < b.count && b[j] == 0x22 ? j : nil
         }

@@ -92,7 +92,8 @@ public struct JSONLineWriter {
     /// copy of a literal.
     struct JSONBytes {
         let p: UnsafeMutablePointer<UInt8>
-        let lastTime: TimeText
+        // Lives only during one write of the writer that owns `lastTime`: no reference counting.
+        unowned(unsafe) let lastTime: TimeText
         var k = 0
 
         init(_ p: UnsafeMutablePointer<UInt8>, _ lastTime: TimeText) {
@@ -157,12 +158,20 @@ public struct JSONLineWriter {
             k += count
         }
 
-        /// A key and a vocabulary name as a JSON string.
+        /// A key and a vocabulary name as a JSON string: a literal as it is (it needs no escaping, see
+        /// `VocabularyName.init`), text escaped.
         @inline(__always)
         mutating func vocabulary(_ key: StaticString, _ value: VocabularyName) {
             raw(key)
-            let start = k
-            k = value.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
+            switch value {
+            case .literal(let s):
+                byte(0x22)
+                copy(s.utf8Start, s.utf8CodeUnitCount)
+                byte(0x22)
+            case .text:
+                let start = k
+                k = value.withUTF8 { JSONLineWriter.writeString($0, to: p + start) } + start
+            }
         }
 
         @inline(__always)
@@ -308,23 +317,28 @@ public struct JSONLineWriter {
         }
     }
 
-    /// Copies `n` bytes from `source` to `target` (which do not overlap) by words, each read and
-    /// written inside the `n` bytes: short copies (keys, names, templates) cost no call.
+    /// Copies `n` bytes from `source` to `target` (which do not overlap) by 16-byte vectors or words,
+    /// each read and written inside the `n` bytes: short copies (keys, names, templates) cost no call.
     @inline(__always)
     static func copy(_ source: UnsafePointer<UInt8>, _ n: Int, to target: UnsafeMutablePointer<UInt8>) {
         let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
-        if n >= 8 {
+        if n >= 16 {
             if n > 128 {
                 target.update(from: source, count: n)
                 return
             }
             var i = 0
-            while i + 8 < n {
-                t.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
-                i += 8
+            while i + 16 < n {
+                t.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self), toByteOffset: i,
+                             as: SIMD16<UInt8>.self)
+                i += 16
             }
-            t.storeBytes(of: s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8,
-                         as: UInt64.self)
+            t.storeBytes(of: s.loadUnaligned(fromByteOffset: n - 16, as: SIMD16<UInt8>.self), toByteOffset: n - 16,
+                         as: SIMD16<UInt8>.self)
+        } else if n >= 8 {
+            let head = s.loadUnaligned(as: UInt64.self), tail = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            t.storeBytes(of: head, as: UInt64.self)
+            t.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
         } else if n >= 4 {
             let head = s.loadUnaligned(as: UInt32.self), tail = s.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
             t.storeBytes(of: head, as: UInt32.self)
@@ -332,6 +346,17 @@ public struct JSONLineWriter {
         } else {
             for i in 0..<n { target[i] = source[i] }
         }
+    }
+
+    /// Whether none of the eight bytes of `x` needs escaping in a JSON string (SWAR: a byte below
+    /// 0x20, or equal to '"' or '\\', sets its high bit; a byte after such a one may too, which only
+    /// sends the bytes to a byte-by-byte loop).
+    @inline(__always)
+    static func isPlain(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
+        let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+        return special & 0x8080_8080_8080_8080 == 0
     }
 
     /// Writes `utf8` as a JSON string literal (quoted, escaped; control characters as `\u00XX`) at
@@ -342,20 +367,12 @@ public struct JSONLineWriter {
         p[k] = 0x22; k += 1
         var i = 0
         let n = utf8.count
-        // Eight bytes at a time while none of them needs escaping (SWAR: a byte below 0x20, or equal
-        // to '"' or '\\', sets its high bit; a byte after such a one may too, which only sends the
-        // bytes to the exact loop below).
-        @inline(__always) func plain(_ x: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
-            let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-            return special & 0x8080_8080_8080_8080 == 0
-        }
+        // Eight bytes at a time while none of them needs escaping.
         if let base = utf8.baseAddress {
             let source = UnsafeRawPointer(base), target = UnsafeMutableRawPointer(p + 1)
             while i + 8 <= n {
                 let x = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if !plain(x) { break }
+                if !isPlain(x) { break }
                 target.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
                 i += 8
             }
@@ -364,14 +381,14 @@ public struct JSONLineWriter {
             if i + 8 > n && i < n {
                 if n >= 8 {
                     let x = source.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-                    if plain(x) {
+                    if isPlain(x) {
                         target.storeBytes(of: x, toByteOffset: n - 8, as: UInt64.self)
                         i = n
                     }
                 } else if n >= 4 {
                     let head = source.loadUnaligned(as: UInt32.self)
                     let tail = source.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-                    if plain(UInt64(head) | UInt64(tail) << 32) {
+                    if isPlain(UInt64(head) | UInt64(tail) << 32) {
                         target.storeBytes(of: head, as: UInt32.self)
                         target.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
                         i = n

@@ -4,7 +4,7 @@ public struct Quantity: RawRepresentable, Hashable, Sendable, ExpressibleByStrin
     let name: VocabularyName
     public var rawValue: String { name.string }
     public init(rawValue: String) { name = .text(rawValue) }
-    public init(stringLiteral value: StaticString) { name = .literal(value) }
+    public init(stringLiteral value: StaticString) { name = VocabularyName(value) }
 
     public static let energy: Quantity = "energy"
     public static let energyExport: Quantity = "energy_export"
@@ -179,7 +179,7 @@ public struct Unit: RawRepresentable, Hashable, Sendable, ExpressibleByStringLit
     let name: VocabularyName
     public var rawValue: String { name.string }
     public init(rawValue: String) { name = .text(rawValue) }
-    public init(stringLiteral value: StaticString) { name = .literal(value) }
+    public init(stringLiteral value: StaticString) { name = VocabularyName(value) }
 
     public static let wattHour: Unit = "Wh"
     public static let watt: Unit = "W"
@@ -238,6 +238,14 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
 enum VocabularyName: Hashable, Sendable {
     case literal(StaticString)
     case text(String)
+
+    /// A literal of the program. It must need no escaping in JSON (printable ASCII without `"` or
+    /// `\`), so that writers copy it as it is: checked in debug builds.
+    init(_ s: StaticString) {
+        assert(s.withUTF8Buffer { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C } },
+               "vocabulary literal \(s) needs escaping")
+        self = .literal(s)
+    }
 
     var string: String {
         switch self {
