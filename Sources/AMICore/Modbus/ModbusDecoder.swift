@@ -17,7 +17,7 @@ public struct ModbusStreamState: Sendable {
     /// Errors and warnings carry offsets within the frame.
     public mutating func decode<E: RecordEmitter>(_ frame: [UInt8], context: FrameContext, into out: inout E) throws(DecodeError) {
         let ignore = context.options.ignoreChecksums
-        guard let framing = ModbusADU.framing(of: frame) ?? (ignore && frame.count >= 4 ? .rtu : nil) else {
+        guard let framing = ModbusADU.framing(of: frame, source: context.source) ?? (ignore && frame.count >= 4 ? .rtu : nil) else {
             throw DecodeError(.modbus, at: 0, .malformed,
                               "neither a Modbus TCP frame (MBAP header) nor a Modbus RTU frame with a matching CRC")
         }
@@ -48,7 +48,7 @@ public struct ModbusStreamState: Sendable {
             return
         case .exception(_, let e):
             out.record(.event(Event(meter: context.meterHint ?? meters[meterKey] ?? meterKey, event: "application_error",
-                                    code: Hex.byte(e.code), text: "\(e) to \(ModbusStreamState.describe(request))",
+                                    code: Hex.byte(e.code), text: "\(e) to \(request)",
                                     time: context.receiveTime, provenance: context.provenance(.modbus))))
         case .registers(_, let values):
             let profile = try self.profile(context)
@@ -104,16 +104,4 @@ public struct ModbusStreamState: Sendable {
         guard let f = pdu.first, f & 0x80 == 0 else { return false }
         return f == ModbusFunction.writeMultipleRegisters.rawValue ? pdu.count != 5 : pdu.count == 5
     }
-
-    /// `read of 2 input registers at 0x0200`, for messages.
-    static func describe(_ request: ModbusRequest) -> String {
-        switch request {
-        case .read(let f, let address, let count):
-            return "read of \(count) \(f == .readInputRegisters ? "input" : "holding") registers at \(hex16(address))"
-        case .write(let address, let values):
-            return "write of \(values.count) registers at \(hex16(address))"
-        }
-    }
-
-    static func hex16(_ v: UInt16) -> String { Hex.byte(UInt8(v >> 8)) + Hex.string([UInt8(v & 0xFF)]).uppercased() }
 }

@@ -84,13 +84,18 @@ public struct ModbusADU: Sendable, Equatable {
         bytes.count >= 3 && crcBytes(Array(bytes[0..<(bytes.count - 2)])) == Array(bytes[(bytes.count - 2)...])
     }
 
-    /// The framing of a captured ADU: TCP when its MBAP header's protocol id is 0 and its length
-    /// covers exactly the rest, else RTU when its CRC matches; nil when neither.
-    public static func framing(of bytes: [UInt8]) -> ModbusFraming? {
+    /// The framing of a captured ADU from `source` (a `frame` record's): TCP from a `tcp://`
+    /// source, RTU from a `serial:` one; otherwise RTU when its CRC matches (an MBAP header can look
+    /// like the start of an RTU frame, a CRC matching by chance is 1 in 65536), else TCP when its
+    /// MBAP header's protocol id is 0 and its length covers exactly the rest; nil when neither.
+    public static func framing(of bytes: [UInt8], source: String = "") -> ModbusFraming? {
+        if source.hasPrefix("tcp://") { return .tcp }
+        if source.hasPrefix("serial:") { return .rtu }
+        if bytes.count >= 4, crcMatches(bytes) { return .rtu }
         if bytes.count >= 8, bytes[2] == 0, bytes[3] == 0, Int(bytes[4]) << 8 | Int(bytes[5]) == bytes.count - 6 {
             return .tcp
         }
-        return crcMatches(bytes) && bytes.count >= 4 ? .rtu : nil
+        return nil
     }
 
     /// How many bytes the RTU response that starts with `head` (unit id and function code, and

@@ -10,7 +10,7 @@ public enum ModbusFunction: UInt8, Sendable, Equatable, CaseIterable {
 }
 
 /// A request PDU (function code and data, without the ADU's address or checksum).
-public enum ModbusRequest: Sendable, Equatable {
+public enum ModbusRequest: Sendable, Equatable, CustomStringConvertible {
     /// Function 3 or 4: `count` registers (1 to 125) from `address`.
     case read(ModbusFunction, address: UInt16, count: UInt16)
     /// Function 16: `values` (1 to 123 registers) written from `address`.
@@ -38,6 +38,17 @@ public enum ModbusRequest: Sendable, Equatable {
                               UInt8(values.count >> 8), UInt8(values.count & 0xFF), UInt8(truncatingIfNeeded: values.count * 2)]
             for v in values { b += [UInt8(v >> 8), UInt8(v & 0xFF)] }
             return b
+        }
+    }
+
+    /// `read of 2 input registers at 0x0200`, for messages.
+    public var description: String {
+        func hex(_ v: UInt16) -> String { Hex.byte(UInt8(v >> 8)) + Hex.string([UInt8(v & 0xFF)]).uppercased() }
+        switch self {
+        case .read(let f, let address, let count):
+            return "read of \(count) \(f == .readInputRegisters ? "input" : "holding") registers at \(hex(address))"
+        case .write(let address, let values):
+            return "write of \(values.count) registers at \(hex(address))"
         }
     }
 
