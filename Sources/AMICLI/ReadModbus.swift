@@ -86,7 +86,11 @@ public enum ReadModbus {
                 values = v
             } catch {
                 status = max(status, exitStatus(error))
-                diagnostics.report(place(), "\(request): \(error)")
+                if case .exception = error {
+                    diagnostics.report(place(), "\(error)")
+                } else {
+                    diagnostics.report(place(), "\(request): \(error)")
+                }
                 if case .exception(let e, _) = error, e.code <= 3 { continue }
                 return output.finish(status)
             }

@@ -46,7 +46,8 @@ public enum ModbusRequest: Sendable, Equatable, CustomStringConvertible {
         func hex(_ v: UInt16) -> String { Hex.byte(UInt8(v >> 8)) + Hex.string([UInt8(v & 0xFF)]).uppercased() }
         switch self {
         case .read(let f, let address, let count):
-            return "read of \(count) \(f == .readInputRegisters ? "input" : "holding") registers at \(hex(address))"
+            let kind = f == .readInputRegisters ? "input" : "holding"
+            return "read of \(count) \(kind) register\(count == 1 ? "" : "s") at \(hex(address))"
         case .write(let address, let values):
             return "write of \(values.count) registers at \(hex(address))"
         }

@@ -73,7 +73,8 @@ public enum ModbusRawValue: Sendable, Equatable {
     }
 
     /// The exact decimal of the value: integers as they are, floats as the shortest decimal that
-    /// identifies the binary value in its own width (a float32 never passes through a Double).
+    /// identifies the binary value in its own width (a float32 never passes through a Double), without
+    /// trailing zeros (`15`, not `15.0`).
     /// Throws (`.outOfRange`) for NaN, infinities and unsigned values above 2⁶³−1.
     public func decimal() throws(ModbusValueError) -> ExactDecimal {
         switch self {
@@ -83,10 +84,10 @@ public enum ModbusRawValue: Sendable, Equatable {
             return ExactDecimal(Int64(v))
         case .float32(let f):
             guard let d = ExactDecimal(float: f) else { throw .notANumber(f.isNaN ? "NaN" : f < 0 ? "-infinity" : "infinity") }
-            return d
+            return d.normalized
         case .float64(let f):
             guard let d = ExactDecimal(double: f) else { throw .notANumber(f.isNaN ? "NaN" : f < 0 ? "-infinity" : "infinity") }
-            return d
+            return d.normalized
         }
     }
 }
