@@ -305,3 +305,84 @@ struct ModbusFailingDeviceTests {
         #expect(both.status == 64)
     }
 }
+
+/// ami's decoding of every data type in the word orders pymodbus knows (abcd, cdab), against
+/// pymodbus's own client decode (`peers/modbus_pymodbus.py`), on the simulator's registers.
+@Suite(.enabled(if: ModbusSimulator.available, "needs ../shared/peers/modbus and pymodbus in .venv (scripts/python-env)"))
+struct ModbusPymodbusAgreementTests {
+    /// `[-]digits` and a power of ten for decimal text with or without an exponent, without leading
+    /// or trailing zeros: equal for equal numbers however they are written.
+    static func canonical(_ text: String) -> String? {
+        var t = Substring(text.lowercased())
+        var exponent = 0
+        if let e = t.firstIndex(of: "e") {
+            guard let x = Int(t[t.index(after: e)...]) else { return nil }
+            exponent = x
+            t = t[..<e]
+        }
+        let negative = t.hasPrefix("-")
+        if negative { t = t.dropFirst() }
+        var digits = t.replacingOccurrences(of: ".", with: "")
+        if let dot = t.firstIndex(of: ".") { exponent -= t.distance(from: dot, to: t.endIndex) - 1 }
+        guard digits.allSatisfy(\.isNumber) else { return nil }
+        while digits.hasPrefix("0") { digits.removeFirst() }
+        if digits.isEmpty { return "0" }
+        while digits.hasSuffix("0") { digits.removeLast(); exponent += 1 }
+        return (negative ? "-" : "") + digits + "e" + String(exponent)
+    }
+
+    @Test func everyTypeAndWordOrder() throws {
+        let sim = try ModbusSimulator()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ami-modbus-types-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Every type in both orders at addresses 0x0000…0x004C of the input registers, and the
+        // serial number as uint32 in both orders: 322 registers.
+        var registers: [[String: Any]] = []
+        for address in stride(from: 0, to: 0x50, by: 4) {
+            for type in ["int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"] {
+                for order in ["abcd", "cdab"] {
+                    let name = "\(type)_\(order)_\(address)"
+                    registers.append(["name": name, "address": address, "type": type, "word_order": order,
+                                      "quantity": "register", "note": name])
+                }
+            }
+        }
+        for order in ["abcd", "cdab"] {
+            registers.append(["name": "serial_\(order)", "address": "0xFC00", "function": 3, "type": "uint32",
+                              "word_order": order, "quantity": "register", "note": "serial_\(order)"])
+        }
+        let profile = ["profile": "types", "max_registers": 80, "max_gap": 8, "registers": registers] as [String: Any]
+        let path = dir.appendingPathComponent("types.json").path
+        try JSONSerialization.data(withJSONObject: profile).write(to: URL(fileURLWithPath: path))
+
+        let ami = try Binaries.shell("set -o pipefail; ami-read modbus --tcp 127.0.0.1:\(sim.port) --profile \(path) --meter t | ami-decode")
+        let peer = try Binaries.shell("\(ModbusSimulator.python.path) peers/modbus_pymodbus.py 127.0.0.1:\(sim.port) \(path)")
+        #expect(peer.status == 0, "\(peer.stderr)")
+        var ours: [String: String] = [:]
+        for line in ami.stdoutLines {
+            guard let note = line.range(of: #""note":"[a-z0-9_]+""#, options: .regularExpression),
+                  let value = line.range(of: #""value":-?[0-9.]+"#, options: .regularExpression) else { continue }
+            ours[String(line[note].dropFirst(8).dropLast())] = String(line[value].dropFirst(8))
+        }
+        var compared = 0, notNumbers = 0
+        for line in peer.stdoutLines {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let name = try #require(o["name"] as? String), value = try #require(o["value"] as? String)
+            // NaN and infinities, and unsigned 64-bit values above 2^63-1 (more than an exact decimal
+            // of ami holds), are not readings: ami says so on stderr instead.
+            if ["nan", "inf", "-inf"].contains(value) || (name.hasPrefix("uint64") && UInt64(value).map { $0 > UInt64(Int64.max) } == true) {
+                #expect(ours[name] == nil, "\(name)")
+                #expect(ami.stderr.contains(": \(name): the value is"), "\(name)")
+                notNumbers += 1
+                continue
+            }
+            #expect(Self.canonical(ours[name] ?? "?") == Self.canonical(value), "\(name): ami \(ours[name] ?? "none"), pymodbus \(value)")
+            compared += 1
+        }
+        #expect(compared + notNumbers == 322)
+        // Warnings skip nothing: the exit status stays 0.
+        #expect(ami.status == 0, "\(ami.stderr)")
+        #expect(notNumbers > 0 && compared > 250)
+    }
+}
