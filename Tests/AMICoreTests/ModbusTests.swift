@@ -226,6 +226,9 @@ struct ModbusProfileTests {
         #"{"profile":"p","registers":[{"name":"a","address":0,"quantity":"energy"}],"commands":{"explode":[{"address":1,"type":"uint16","value":1}]}}"#,
         #"{"profile":"p","registers":[{"name":"a","address":0,"quantity":"energy"}],"commands":{"disconnect":[{"address":1,"type":"uint16","value":70000}]}}"#,
         #"{"profile":"p","registers":[{"name":"a","address":0,"quantity":"energy"}],"commands":{"disconnect":[{"address":1,"type":"uint16"}]}}"#,
+        #"{"profile":"p","regsiters":[],"registers":[{"name":"a","address":0,"quantity":"energy"}]}"#,
+        #"{"profile":"p","registers":[{"name":"a","adress":0,"address":0,"quantity":"energy"}]}"#,
+        #"{"profile":"p","registers":[{"name":"a","address":0,"quantity":"energy"}],"commands":{"disconnect":[{"address":1,"type":"uint16","value":0,"when":1}]}}"#,
     ])
     func refused(_ text: String) {
         #expect(throws: ModbusProfileError.self) { try ModbusProfile.parse(Array(text.utf8), origin: "t") }

@@ -227,8 +227,17 @@ private struct ProfileReader {
         return t
     }
 
+    /// Refuses members other than `allowed` (a misspelt one would otherwise pass unnoticed).
+    func only(_ allowed: Set<String>, in value: JSONValue, _ what: String) throws(ModbusProfileError) {
+        guard case .object(let members) = value else { throw fail("\(what) must be an object") }
+        if let unknown = members.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw fail("\(what): unknown member \"\(unknown)\"")
+        }
+    }
+
     mutating func profile(_ json: JSONValue) throws(ModbusProfileError) -> ModbusProfile {
-        guard case .object = json else { throw fail("a profile is a JSON object") }
+        try only(["profile", "description", "source", "medium", "word_order", "max_registers", "max_gap", "identity",
+                  "registers", "commands"], in: json, "the profile")
         guard let name = try string(json["profile"], "\"profile\""), !name.isEmpty else {
             throw fail("\"profile\" (the profile's name) is missing")
         }
@@ -264,7 +273,7 @@ private struct ProfileReader {
                 var list: [ModbusProfile.Write] = []
                 for (i, w) in writes.enumerated() {
                     let at = "commands.\(key)[\(i)]"
-                    guard case .object = w else { throw fail("\(at) must be an object") }
+                    try only(["address", "type", "word_order", "value"], in: w, at)
                     guard let address = try integer(w["address"], "\(at).address", 0...0xFFFF) else {
                         throw fail("\(at).address is missing")
                     }
@@ -291,7 +300,8 @@ private struct ProfileReader {
 
     func register(_ item: JSONValue, index i: Int, defaultOrder: ModbusWordOrder) throws(ModbusProfileError) -> ModbusProfile.Register {
         let at = "registers[\(i)]"
-        guard case .object = item else { throw fail("\(at) must be an object") }
+        try only(["name", "address", "function", "type", "word_order", "scale", "unit", "quantity", "obis", "note",
+                  "reading_function"], in: item, at)
         guard let name = try string(item["name"], "\(at).name"), !name.isEmpty else { throw fail("\(at).name is missing") }
         guard let address = try integer(item["address"], "\(at).address", 0...0xFFFF) else { throw fail("\(at).address is missing") }
         let code = try integer(item["function"], "\(at).function", 3...4) ?? 4
