@@ -297,6 +297,22 @@ struct ModbusFailingDeviceTests {
         #expect(took < .seconds(10))
     }
 
+    /// A TCP peer that accepts and never answers (a half-open gateway), and one that answers garbage.
+    @Test(.enabled(if: ModbusSimulator.hasSocat, "needs socat"))
+    func aTCPPeerThatNeverAnswersOrAnswersGarbage() throws {
+        let silent = try DLMSFailingMeterTests.Peer("sleep 5")
+        let start = ContinuousClock.now
+        let r = try Binaries.shell("ami-read modbus --tcp 127.0.0.1:\(silent.port) --profile sdm630 --timeout 0.5 --retries 1")
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(r.status == 69)
+        #expect(r.stderrLines == ["ami-read: tcp://127.0.0.1:\(silent.port)/1: read of 2 holding registers at 0xFC00: no answer in 500 ms (2 attempts)"])
+        #expect(r.stdoutLines.count == 2)
+        let garbage = try DLMSFailingMeterTests.Peer("head -c 4000 /dev/urandom; sleep 5")
+        let g = try Binaries.shell("ami-read modbus --tcp 127.0.0.1:\(garbage.port) --profile sdm630 --timeout 0.5 --retries 1")
+        #expect([69, 76].contains(g.status), "\(g.stderr)")
+        #expect(g.stderr.hasPrefix("ami-read: tcp://127.0.0.1:\(garbage.port)/1: read of 2 holding registers at 0xFC00: "), "\(g.stderr)")
+    }
+
     @Test func usage() throws {
         let r = try Binaries.run("ami-read", ["modbus", "--tcp", "127.0.0.1:502", "--profile", "sdm999"])
         #expect(r.status == 64)
