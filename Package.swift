@@ -47,9 +47,7 @@ let package = Package(
             dependencies: ["AMICore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "ami-decode", dependencies: ["AMICore", "AMICLI"]),
-        // main.swift holds @main beside a file per protocol's subcommand.
-        .executableTarget(name: "ami-read", dependencies: ["AMICore", "AMICLI"],
-                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "ami-read", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-store", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-report", dependencies: ["AMICore", "AMICLI"]),
         .executableTarget(name: "ami-export", dependencies: ["AMICore", "AMICLI"]),

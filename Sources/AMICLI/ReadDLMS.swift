@@ -7,10 +7,7 @@ import AMICore
 
 /// Everything `ami-read dlms` needs to reach and read one meter, from flags or a meter description.
 public struct DLMSReadSettings: Sendable {
-    public enum Connection: Sendable {
-        case tcp(host: String, port: UInt16)
-        case serial(path: String, SerialSettings)
-    }
+    public typealias Connection = MeterConnection
 
     public enum Framing: String, Sendable, CaseIterable {
         case wrapper, hdlc
@@ -43,12 +40,7 @@ public struct DLMSReadSettings: Sendable {
     }
 
     /// `tcp://host:port` or `serial:/dev/…`, the `source` of the frame records.
-    public var source: String {
-        switch connection {
-        case .tcp(let host, let port): "tcp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
-        case .serial(let path, _): "serial:\(path)"
-        }
-    }
+    public var source: String { connection.source }
 
     /// The key under which the client's invocation counters for this meter are kept.
     var counterKey: String {
@@ -173,12 +165,7 @@ public enum ReadDLMS {
     static func open(_ settings: DLMSReadSettings, clientAddress: UInt16) -> Result<(any Transport, any DLMSLink), Failure> {
         let transport: any Transport
         do {
-            switch settings.connection {
-            case .tcp(let host, let port):
-                transport = try TCPTransport(host: host, port: port, deadline: .after(settings.client.timeout))
-            case .serial(let path, let serial):
-                transport = try SerialTransport(path: path, settings: serial)
-            }
+            transport = try settings.connection.open(timeout: settings.client.timeout)
         } catch {
             return .failure(Failure(message: "connect: \(error)", status: .unavailable))
         }

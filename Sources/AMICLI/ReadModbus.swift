@@ -2,10 +2,7 @@ import AMICore
 
 /// Everything `ami-read modbus` needs to reach one device and read it by its profile.
 public struct ModbusReadSettings: Sendable {
-    public enum Connection: Sendable {
-        case tcp(host: String, port: UInt16)
-        case serial(path: String, SerialSettings)
-    }
+    public typealias Connection = MeterConnection
 
     /// What the session does after reading the identity register.
     public enum Task: Sendable, Equatable {
@@ -35,12 +32,7 @@ public struct ModbusReadSettings: Sendable {
     }
 
     /// `tcp://host:port` or `serial:/dev/…`, the `source` of the frame records.
-    public var source: String {
-        switch connection {
-        case .tcp(let host, let port): "tcp://" + HostPort.text(host, port)
-        case .serial(let path, _): "serial:\(path)"
-        }
-    }
+    public var source: String { connection.source }
 }
 
 /// The body of `ami-read modbus`, callable in-process and from many threads at once (one device
@@ -53,12 +45,7 @@ public enum ReadModbus {
         let place = { meter ?? settings.source + "/\(settings.unit)" }
         let transport: any Transport
         do {
-            switch settings.connection {
-            case .tcp(let host, let port):
-                transport = try TCPTransport(host: host, port: port, deadline: .after(settings.timeout))
-            case .serial(let path, let serial):
-                transport = try SerialTransport(path: path, settings: serial)
-            }
+            transport = try settings.connection.open(timeout: settings.timeout)
         } catch {
             diagnostics.report(place(), "connect: \(error)")
             return output.finish(.unavailable)
@@ -66,7 +53,7 @@ public enum ReadModbus {
         defer { transport.close() }
         var baud = 9600
         if case .serial(_, let s) = settings.connection { baud = s.baudRate }
-        let client = ModbusClient(transport: transport, framing: settings.connection.framing, unit: settings.unit,
+        let client = ModbusClient(transport: transport, framing: settings.connection.modbusFraming, unit: settings.unit,
                                   timeout: settings.timeout, retries: settings.retries, baudRate: baud)
         client.observer = { f in
             output.record(.frame(FrameRecord(bytes: f.bytes, time: f.time, protocolName: "modbus", source: settings.source,
@@ -139,9 +126,9 @@ public enum ReadModbus {
     }
 }
 
-extension ModbusReadSettings.Connection {
-    /// MBAP over TCP, RTU on a serial line.
-    var framing: ModbusFraming {
+extension MeterConnection {
+    /// Modbus: MBAP over TCP, RTU on a serial line.
+    var modbusFraming: ModbusFraming {
         switch self {
         case .tcp: .tcp
         case .serial: .rtu

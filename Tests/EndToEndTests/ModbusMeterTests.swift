@@ -57,19 +57,7 @@ final class ModbusSimulator {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Ready when its TCP port accepts a connection (both servers start in the same event loop).
-        for _ in 0..<500 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            close(fd)
-            if ok == 0 { break }
-            usleep(20_000)
-        }
+        DLMSSimulator.waitUntilListening(port, tries: 500)
     }
 
     deinit {
