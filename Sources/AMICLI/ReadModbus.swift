@@ -30,9 +30,6 @@ public struct ModbusReadSettings: Sendable {
         self.profile = profile
         self.profileName = profileName
     }
-
-    /// `tcp://host:port` or `serial:/dev/…`, the `source` of the frame records.
-    public var source: String { connection.source }
 }
 
 /// The body of `ami-read modbus`, callable in-process and from many threads at once (one device
@@ -42,7 +39,7 @@ public enum ReadModbus {
     public static func run(_ settings: ModbusReadSettings, output: RecordOutput) -> ExitStatus {
         let diagnostics = output.diagnostics
         var meter = settings.meterName
-        let place = { meter ?? settings.source + "/\(settings.unit)" }
+        let place = { meter ?? settings.connection.source + "/\(settings.unit)" }
         let transport: any Transport
         do {
             transport = try settings.connection.open(timeout: settings.timeout)
@@ -56,7 +53,7 @@ public enum ReadModbus {
         let client = ModbusClient(transport: transport, framing: settings.connection.modbusFraming, unit: settings.unit,
                                   timeout: settings.timeout, retries: settings.retries, baudRate: baud)
         client.observer = { f in
-            output.record(.frame(FrameRecord(bytes: f.bytes, time: f.time, protocolName: "modbus", source: settings.source,
+            output.record(.frame(FrameRecord(bytes: f.bytes, time: f.time, protocolName: "modbus", source: settings.connection.source,
                                              direction: f.direction, meter: meter, profile: settings.profileName)))
         }
 

@@ -37,15 +37,7 @@ final class ModbusSimulator {
         var args = [ModbusSimulator.script.path, "--port", String(port)]
         if rtu {
             let meter = directory.appendingPathComponent("meter").path, client = directory.appendingPathComponent("client").path
-            let b = Process()
-            b.executableURL = URL(fileURLWithPath: ModbusSimulator.socat)
-            b.arguments = ["pty,raw,echo=0,link=\(meter)", "pty,raw,echo=0,link=\(client)"]
-            b.standardError = FileHandle.nullDevice
-            try b.run()
-            bridge = b
-            for _ in 0..<250 where !(FileManager.default.fileExists(atPath: meter) && FileManager.default.fileExists(atPath: client)) {
-                usleep(20_000)
-            }
+            bridge = try ModbusSimulator.ptyPair(meter, client)
             args += ["--rtu", meter]
             serialPath = client
         } else {
@@ -58,6 +50,19 @@ final class ModbusSimulator {
         try process.run()
         // Ready when its TCP port accepts a connection (both servers start in the same event loop).
         DLMSSimulator.waitUntilListening(port, tries: 500)
+    }
+
+    /// socat joining two pseudo-terminals linked at `a` and `b` (a serial line), once both are there.
+    static func ptyPair(_ a: String, _ b: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: socat)
+        p.arguments = ["pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        for _ in 0..<250 where !(FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b)) {
+            usleep(20_000)
+        }
+        return p
     }
 
     deinit {
@@ -268,13 +273,8 @@ struct ModbusFailingDeviceTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
-        let bridge = Process()
-        bridge.executableURL = URL(fileURLWithPath: ModbusSimulator.socat)
-        bridge.arguments = ["pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"]
-        bridge.standardError = FileHandle.nullDevice
-        try bridge.run()
+        let bridge = try ModbusSimulator.ptyPair(a, b)
         defer { kill(bridge.processIdentifier, SIGKILL); bridge.waitUntilExit() }
-        for _ in 0..<250 where !FileManager.default.fileExists(atPath: b) { usleep(20_000) }
         let start = ContinuousClock.now
         let r = try Binaries.shell("ami-read modbus --serial \(b) --profile sdm630 --unit 5 --timeout 0.5 --retries 1")
         let took = ContinuousClock.now - start
