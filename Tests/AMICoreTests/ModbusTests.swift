@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AMICore
 
@@ -400,5 +401,56 @@ struct ModbusDecodeTests {
         #expect(sink.skips.isEmpty)
         #expect(sink.readings.map(\.quantity) == [Quantity(rawValue: "voltage_l1")])
         #expect(sink.readings.first?.value == .number(ExactDecimal("230.1")!))
+    }
+}
+
+/// Hostile input: the SDM630 sessions of samples/modbus, mutated at random (seeded), through the
+/// `modbus` fuzz target and the JSON-lines decode path; and mutated profiles through the parser.
+/// Nothing may trap.
+struct ModbusHostileInputTests {
+    static func sample(_ name: String) throws -> [UInt8] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("samples/modbus/\(name)")
+        return Array(try Data(contentsOf: url))
+    }
+
+    static func mutate(_ bytes: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+        var b = bytes
+        for _ in 0..<(1 + Int(rng.next() % 8)) where !b.isEmpty {
+            let i = Int(rng.next() % UInt64(b.count))
+            switch rng.next() % 3 {
+            case 0: b[i] = UInt8(truncatingIfNeeded: rng.next())
+            case 1: b.remove(at: i)
+            default: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
+            }
+        }
+        return b
+    }
+
+    @Test(arguments: ["sdm630-tcp.jsonl", "sdm630-rtu.jsonl"])
+    func mutatedSessions(_ name: String) throws {
+        let text = try Self.sample(name)
+        let frames = String(decoding: text, as: UTF8.self).split(separator: "\n").compactMap { line -> [UInt8]? in
+            guard let r = line.range(of: #""hex":""#) else { return nil }
+            return try? Hex.decode(Array(line[r.upperBound...].prefix { $0 != "\"" }.utf8))
+        }
+        #expect(frames.count == 12)
+        let flags: UInt8 = name.contains("rtu") ? 1 : 0
+        var rng = SplitMix64(state: 0x4D4F_4442)
+        let modbus = try #require(FuzzTargets.all["modbus"]), jsonl = try #require(FuzzTargets.all["jsonl"])
+        for _ in 0..<500 {
+            var input: [UInt8] = [flags | UInt8(rng.next() % 2) << 1]
+            for f in frames { let m = Self.mutate(f, &rng); input += [UInt8(truncatingIfNeeded: m.count)] + m }
+            modbus(input)
+            jsonl(Self.mutate(text, &rng))
+        }
+    }
+
+    @Test func mutatedProfiles() throws {
+        let text = try Self.sample("relay-example.json")
+        #expect((try? ModbusProfile.parse(text, origin: "t")) != nil)
+        var rng = SplitMix64(state: 0x5052_4F46)
+        let target = try #require(FuzzTargets.all["modbus-profile"])
+        for _ in 0..<2000 { target(Self.mutate(text, &rng)) }
     }
 }
