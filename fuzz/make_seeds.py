@@ -19,7 +19,8 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
 * for wmbus and hex, ``samples/wmbus/wmbus-frames.txt`` (hex lines and receiver lines);
 * for wmbus, ``WMBUS_MORE``: the unit tests' frames for paths the samples lack (an Apator NA-1,
   security mode 2, frames cut short after and inside the enciphered blocks);
-* the shipped ``samples/`` (always);
+* the shipped ``samples/`` (always); for modbus, the ``samples/modbus`` sessions as length-prefixed
+  frames (TCP or RTU, directions given or inferred), for modbus-profile its profile files;
 * regression inputs committed in ``fuzz/crashes/<target>/`` (always, every file but dotfiles).
 
 Prints one line per target, ``TARGET COUNT (where from)``, and a note on stderr when the shared
@@ -32,7 +33,7 @@ import os
 import sys
 
 TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus", "sml", "nem12", "csv",
-           "espi", "table"]
+           "espi", "table", "modbus", "modbus-profile"]
 HEX = set("0123456789abcdefABCDEF")
 # Tests/AMICoreTests/WMBusTests.swift (WMBusVectors): apatorNA1, mode2, cutAfterBlocks, cutInBlocks;
 # the wmbus target has their keys.
@@ -189,6 +190,17 @@ def main():
             + frame_line(first, "mbus", {"dir": "tx"})
             + b'{"type":"note","v":1,"text":"passed through"}\n'
             + frame_line(mbus[-1][0], "mbus"), "samples"))
+
+    # Modbus: the sessions of samples/modbus as the modbus target's input (a flags byte, then each
+    # frame after its length), their frame records for jsonl, and the profile files.
+    for path in files(os.path.join(samples, "modbus"), ".jsonl"):
+        lines = read(path).splitlines(keepends=True)
+        frames = [bytes.fromhex(json.loads(l)["hex"]) for l in lines if l.strip()]
+        flags = 1 if b'"source":"serial:' in lines[0] else 0
+        for directions in (0, 2):
+            seeds["modbus"].append((bytes([flags | directions]) + b"".join(bytes([len(f)]) + f for f in frames), "samples"))
+        seeds["jsonl"].append((b"".join(lines), "samples"))
+    seeds["modbus-profile"] = [(read(p), "samples") for p in files(os.path.join(samples, "modbus"), ".json")]
 
     # ami-export's readers: the format samples of the corpus, and a small stream of every record type.
     if corpus:

@@ -14,7 +14,7 @@ struct AMIDecode: ParsableCommand {
     @Argument(help: "Input files; '-' or none means stdin.")
     var files: [String] = []
 
-    @Option(name: .long, help: "Protocol to look for: auto, mbus, wmbus, iec62056-21, dsmr, dlms, sml.")
+    @Option(name: .long, help: "Protocol to look for: auto, mbus, wmbus, iec62056-21, dsmr, dlms, sml, modbus.")
     var `protocol`: String = "auto"
 
     @Option(name: .long, help: "Input layout: auto, hex, binary, jsonl.")
@@ -34,6 +34,9 @@ struct AMIDecode: ParsableCommand {
 
     @Option(name: .long, help: "Key file of wireless M-Bus meters (ID = KEY lines; mode 0600).")
     var wmbusKeyFile: String?
+
+    @Option(name: .long, help: "Device profile (built-in name or file) to read Modbus responses with, whatever the frame records name.")
+    var modbusProfile: String?
 
     @Flag(name: .long, help: "Write each record as soon as it is decoded (for live streams).")
     var lineBuffered = false
@@ -71,6 +74,14 @@ struct AMIDecode: ParsableCommand {
                 options.wmbusKeys = try WMBusKeys(Secrets(keyFile: path, environment: [:]))
             } catch {
                 diagnostics.report(path, "\(error)")
+                ToolMain.exit(.config)
+            }
+        }
+        if let name = modbusProfile {
+            do {
+                options.modbusProfile = try ModbusProfile.named(name)
+            } catch {
+                diagnostics.report(nil, "--modbus-profile: \(error)")
                 ToolMain.exit(.config)
             }
         }

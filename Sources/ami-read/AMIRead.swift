@@ -9,7 +9,7 @@ struct AMIRead: ParsableCommand {
         commandName: "ami-read",
         abstract: "Talk to meters and write the frames exchanged as JSON lines.",
         discussion: "See ami-read(1). Pipe the output into ami-decode for readings.",
-        subcommands: [DLMS.self, IEC.self, MBus.self, Listen.self, Fleet.self, Exec.self]
+        subcommands: [DLMS.self, IEC.self, MBus.self, Modbus.self, Listen.self, Fleet.self, Exec.self]
     )
 
     /// Options from a meter description (`--description FILE`, a JSON object of long option

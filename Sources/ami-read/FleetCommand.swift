@@ -42,7 +42,9 @@ extension MeterReadCommand {
 }
 
 /// The commands of the registry's protocol names.
-let meterReaders: [String: any MeterReadCommand.Type] = ["dlms": DLMS.self, "iec62056-21": IEC.self, "mbus": MBus.self]
+let meterReaders: [String: any MeterReadCommand.Type] = [
+    "dlms": DLMS.self, "iec62056-21": IEC.self, "mbus": MBus.self, "modbus": Modbus.self,
+]
 
 /// The session `ami-read PROTOCOL ARGUMENTS` stands for, by the registry's protocol name; made on
 /// the thread that runs it.

@@ -76,7 +76,7 @@ import Testing
         (#"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":1,"storage":1.5,"protocol":"mbus"}"#, "\"storage\" must be a whole number"),
         (#"{"type":"reading","v":1,"meter":"M","quantity":"energy","protocol":"mbus"}"#, "reading without \"value\" or \"text\""),
         (#"{"type":"reading","v":1,"quantity":"energy","value":1,"protocol":"mbus"}"#, "reading without \"meter\""),
-        (#"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":1,"protocol":"modbus"}"#, "unknown protocol \"modbus\""),
+        (#"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":1,"protocol":"zigbee"}"#, "unknown protocol \"zigbee\""),
         (#"{"type":"reading","v":2,"meter":"M"}"#, "schema version 2 is not 1"),
         (#"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":01,"protocol":"mbus"}"#, "leading zero in number"),
         (#"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":1234567890123456789,"protocol":"mbus"}"#, "\"value\" has more than 18 significant digits"),

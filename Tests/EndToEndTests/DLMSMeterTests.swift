@@ -56,6 +56,23 @@ final class DLMSSimulator {
         return try #require((json?["meters"] as? [[String: Any]])?.first)
     }
 
+    /// Waits until `port` on loopback accepts a connection, trying every 20 ms.
+    static func waitUntilListening(_ port: UInt16, tries: Int) {
+        for _ in 0..<tries {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if ok == 0 { return }
+            usleep(20_000)
+        }
+    }
+
     /// A loopback port nobody listens on right now.
     static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -363,19 +380,7 @@ struct DLMSFailingMeterTests {
             process.standardError = FileHandle.nullDevice
             try process.run()
             // Ready when a connection is accepted (that probe's child runs the command and is left be).
-            for _ in 0..<200 {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = port.bigEndian
-                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let ok = withUnsafePointer(to: &addr) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                close(fd)
-                if ok == 0 { break }
-                usleep(20_000)
-            }
+            DLMSSimulator.waitUntilListening(port, tries: 200)
         }
 
         deinit {

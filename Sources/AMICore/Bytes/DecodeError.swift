@@ -17,6 +17,7 @@ public enum DecodeLayer: String, Sendable, Equatable, CaseIterable {
     case wmbusSecurity = "wmbus-security"
     case smlTransport = "sml-transport"
     case sml = "sml"
+    case modbus = "modbus"
 }
 
 /// A typed decoding failure: where (absolute byte offset in the input it was found in, and layer) and why.

@@ -228,8 +228,11 @@ public final class DecodeSession {
             report(DecodeError(.json, at: 0, .malformed, "frame record without \"hex\""), line: lineNumber, skipped: true)
             return
         }
-        // What a client sent is decoded only for DLMS, whose answers are read with their requests.
-        if value["dir"]?.stringValue == "tx", value["protocol"]?.stringValue != ProtocolID.dlms.rawValue { return }
+        // What a client sent is decoded only for DLMS and Modbus, whose answers are read with their
+        // requests.
+        let direction = value["dir"]?.stringValue.flatMap(FrameRecord.Direction.init(rawValue:))
+        if direction == .tx, value["protocol"]?.stringValue != ProtocolID.dlms.rawValue,
+           value["protocol"]?.stringValue != ProtocolID.modbus.rawValue { return }
         var protocols = options.protocols
         if let name = value["protocol"]?.stringValue {
             guard let p = ProtocolID(rawValue: name), ProtocolID.decodable.contains(p) else {
@@ -258,7 +261,7 @@ public final class DecodeSession {
         let context = FrameContext(source: value["source"]?.stringValue ?? sourceName, frameIndex: frames,
                                    receiveTime: time, meterHint: value["meter"]?.stringValue,
                                    plain: value["plain"]?.stringValue.flatMap { try? Hex.decode(Array($0.utf8)) },
-                                   options: options)
+                                   direction: direction, profile: value["profile"]?.stringValue, options: options)
         // A frame record holding one message of an IEC 62056-21 session (ami-read iec) that is no
         // telegram (an identification on its own, ACK, NAK, a programming command) is that frame.
         if protocols == [.iec62056_21], IECMessage.sessionMessageLength(bytes, at: 0, end: bytes.count) == bytes.count {

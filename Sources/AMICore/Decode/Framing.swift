@@ -22,15 +22,22 @@ public struct FrameContext: Sendable {
     public var meterHint: String?
     /// The deciphered APDU a `frame` record carried beside a ciphered one (`plain`).
     public var plain: [UInt8]?
+    /// The `dir` of a `frame` record, if it has one.
+    public var direction: FrameRecord.Direction?
+    /// The device profile a `frame` record names (Modbus).
+    public var profile: String?
     public var options: DecodeOptions
 
     public init(source: String, frameIndex: Int, receiveTime: UTCTime? = nil, meterHint: String? = nil,
-                plain: [UInt8]? = nil, options: DecodeOptions = DecodeOptions()) {
+                plain: [UInt8]? = nil, direction: FrameRecord.Direction? = nil, profile: String? = nil,
+                options: DecodeOptions = DecodeOptions()) {
         self.source = source
         self.frameIndex = frameIndex
         self.receiveTime = receiveTime
         self.meterHint = meterHint
         self.plain = plain
+        self.direction = direction
+        self.profile = profile
         self.options = options
     }
 
@@ -54,6 +61,8 @@ public struct DecodeOptions: Sendable, Equatable {
     public var dlmsSecurity: SecurityContext? = nil
     /// Keys of wireless M-Bus meters, for enciphered frames.
     public var wmbusKeys = WMBusKeys()
+    /// The device profile Modbus responses are read with, whatever their frame records name.
+    public var modbusProfile: ModbusProfile? = nil
 
     public init() {}
 }
@@ -63,6 +72,7 @@ public struct DecodeOptions: Sendable, Equatable {
 public struct StreamState: Sendable {
     public var dlms: DLMSStreamDecoder
     public var wmbus = WMBusStreamState()
+    public var modbus = ModbusStreamState()
 
     public init(options: DecodeOptions) {
         dlms = DLMSStreamDecoder(security: options.dlmsSecurity)
@@ -114,12 +124,17 @@ public enum Codecs {
                 return .frame(.dlms, length: end - start)
             }
         }
+        // Nothing delimits a Modbus ADU in a byte stream either (RTU frames end by silence): only
+        // asked for by name, as the whole of a hex line or frame record.
+        if protocols == [.modbus], atEnd {
+            return .frame(.modbus, length: end - start)
+        }
         return nil
     }
 
     /// Decodes one complete frame found by `scan`, appending its records. Errors and warnings carry
     /// offsets relative to the frame's first byte. `state` carries what a stream's frames share
-    /// (DLMS requests and responses).
+    /// (DLMS and Modbus requests and responses).
     public static func decode<E: RecordEmitter>(_ frame: [UInt8], as protocolID: ProtocolID, context: FrameContext,
                                                 state: inout StreamState, into out: inout E) throws(DecodeError) {
         switch protocolID {
@@ -135,6 +150,7 @@ public enum Codecs {
         case .iec62056_21: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
             try IEC62056_21Decoder.decode(frame, context: context, into: &o)
         }
+        case .modbus: try state.modbus.decode(frame, context: context, into: &out)
         case .nem12, .espi:
             throw DecodeError(.framing, at: 0, .unsupported, "\(protocolID.rawValue) is a file format, not framed")
         }

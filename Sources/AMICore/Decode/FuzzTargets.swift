@@ -14,6 +14,10 @@ public enum FuzzTargets {
         "sml": { decodeAll($0, protocols: [.sml], format: .binary) },
         "hex": { decodeAll($0, protocols: Set(ProtocolID.decodable), format: .hex) },
         "jsonl": { decodeAll($0, protocols: Set(ProtocolID.decodable), format: .jsonl) },
+        // Modbus ADUs one after another, each after a length byte, read with the SDM630 profile;
+        // and the bytes as a device profile file.
+        "modbus": { modbus($0) },
+        "modbus-profile": { modbusProfile($0) },
         "axdr": { axdr($0) },
         "dlms-apdu": { dlmsAPDU($0) },
         // ami-export's readers: NEM12/NEM13, CSV rows into records, Green Button XML, and JSON
@@ -23,6 +27,38 @@ public enum FuzzTargets {
         "espi": { _ = try? GreenButton.readings(Data($0), source: "fuzz", problems: { _ in }) },
         "table": { table($0) },
     ]
+
+    /// The SDM630 profile the `modbus` target reads registers with.
+    private static let sdm630 = try? ModbusProfile.named("sdm630")
+
+    /// The bytes as a Modbus capture: the first byte chooses TCP or RTU (bit 0) and whether
+    /// directions are given (bit 1, alternating tx and rx) or inferred; then frames, each after a
+    /// byte with its length, decoded in turn with the SDM630 profile.
+    static func modbus(_ bytes: [UInt8]) {
+        guard let flags = bytes.first else { return }
+        var options = DecodeOptions()
+        options.modbusProfile = sdm630
+        var state = ModbusStreamState()
+        var out = DecodeOutput()
+        var i = 1, n = 0
+        while i < bytes.count {
+            let length = Int(bytes[i])
+            let frame = Array(bytes[(i + 1)..<min(i + 1 + length, bytes.count)])
+            i += 1 + length
+            let context = FrameContext(source: flags & 1 == 0 ? "tcp://fuzz:502" : "serial:/dev/fuzz", frameIndex: n,
+                                       direction: flags & 2 == 0 ? nil : (n % 2 == 0 ? .tx : .rx), options: options)
+            n += 1
+            out.removeAll()
+            try? state.decode(frame, context: context, into: &out)
+        }
+    }
+
+    /// The bytes as a device profile file; what parses is planned into reads and command writes.
+    static func modbusProfile(_ bytes: [UInt8]) {
+        guard let p = try? ModbusProfile.parse(bytes, origin: "fuzz") else { return }
+        _ = p.reads
+        for writes in p.commands.values { for w in writes { _ = w.registers(clock: 1_700_000_000) } }
+    }
 
     /// The bytes as a NEM12 file, in two chunks.
     static func nem12(_ bytes: [UInt8]) {

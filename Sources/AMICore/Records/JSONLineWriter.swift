@@ -70,6 +70,7 @@ public struct JSONLineWriter {
         if let p = f.protocolName { bound += JSONBytes.stringBound(p) }
         if let s = f.source { bound += JSONBytes.stringBound(s) }
         if let m = f.meter { bound += JSONBytes.stringBound(m) }
+        if let m = f.profile { bound += JSONBytes.stringBound(m) }
         var e = JSONBytes(output.reserve(bound), lastTime)
         e.raw(#"{"type":"frame","v":1"#)
         e.raw(#","hex":"#)
@@ -79,6 +80,7 @@ public struct JSONLineWriter {
         if let s = f.source { e.string(#","source":"#, s) }
         e.string(#","dir":"#, f.direction.rawValue)
         if let m = f.meter { e.string(#","meter":"#, m) }
+        if let m = f.profile { e.string(#","profile":"#, m) }
         if let plain = f.plain {
             e.raw(#","plain":"#)
             e.hex(plain)
@@ -312,6 +314,7 @@ public struct JSONLineWriter {
         case .dlms: #""dlms""#
         case .wmbus: #""wmbus""#
         case .sml: #""sml""#
+        case .modbus: #""modbus""#
         case .nem12: #""nem12""#
         case .espi: #""espi""#
         }

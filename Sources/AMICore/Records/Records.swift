@@ -116,9 +116,12 @@ public struct FrameRecord: Sendable, Equatable {
     /// The deciphered APDU that this frame completes, when it was ciphered (`plain`): a reader can
     /// decode it without holding the keys.
     public var plain: [UInt8]?
+    /// The device profile the frame's registers are read with (Modbus): a built-in profile's
+    /// name or a profile file's path, as given to ami-read.
+    public var profile: String?
 
     public init(bytes: [UInt8], time: UTCTime? = nil, protocolName: String? = nil, source: String? = nil,
-                direction: Direction = .rx, meter: String? = nil, plain: [UInt8]? = nil) {
+                direction: Direction = .rx, meter: String? = nil, plain: [UInt8]? = nil, profile: String? = nil) {
         self.bytes = bytes
         self.time = time
         self.protocolName = protocolName
@@ -126,6 +129,7 @@ public struct FrameRecord: Sendable, Equatable {
         self.direction = direction
         self.meter = meter
         self.plain = plain
+        self.profile = profile
     }
 }
 

@@ -223,13 +223,15 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
     /// Wireless M-Bus and OMS (EN 13757-4, -7).
     case wmbus = "wmbus"
     case sml = "sml"
+    /// Modbus TCP and RTU, decoded with a device profile.
+    case modbus = "modbus"
     /// AEMO Meter Data File Format NEM12 (read by `ami-export --from nem12`).
     case nem12 = "nem12"
     /// Green Button (NAESB REQ.21 ESPI) XML (read by `ami-export --from espi`).
     case espi = "espi"
 
     /// The protocols whose frames `ami-decode` decodes.
-    public static let decodable: [ProtocolID] = [.mbus, .wmbus, .iec62056_21, .dsmr, .dlms, .sml]
+    public static let decodable: [ProtocolID] = [.mbus, .wmbus, .iec62056_21, .dsmr, .dlms, .sml, .modbus]
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied

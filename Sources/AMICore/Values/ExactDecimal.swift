@@ -106,6 +106,11 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return o ? nil : ExactDecimal(r, exponent: exponent)
     }
 
+    /// This value times another exactly (a scale factor), or nil on overflow.
+    public func multiplied(by factor: ExactDecimal) -> ExactDecimal? {
+        multiplied(by: factor.significand).map { ExactDecimal($0.significand, exponent: exponent + factor.exponent) }
+    }
+
     /// The same number with trailing zeros of the significand folded into the exponent.
     public var normalized: ExactDecimal {
         if significand == 0 { return ExactDecimal(0) }
