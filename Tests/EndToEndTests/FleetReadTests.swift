@@ -91,6 +91,54 @@ struct FleetReadTests {
         #expect(sharded.sorted() == ["SIM0", "SIM1", "SIM2", "SIM3"])
     }
 
+    /// One registry of every protocol ami-read speaks, each meter on its real peer: a DLMS meter,
+    /// an SDM630 over Modbus TCP, an IEC 62056-21 meter behind a TCP gateway and two M-Bus meters
+    /// behind one M-Bus gateway (read one after the other). Then `exec` sets the M-Bus meters'
+    /// clocks and refuses a disconnect M-Bus cannot do.
+    @Test(.enabled(if: ModbusSimulator.available && IECSimulator.available && MBusLine.hasPython, "needs the Modbus and IEC simulators (../shared, .venv)"))
+    func aFleetOfEveryProtocolIsReadInOneRun() throws {
+        let dlms = try DLMSSimulator([])
+        let modbus = try ModbusSimulator()
+        let iec = try IECSimulator(.tcp, ["--address", "12345678", "--ack-delay", "0.2"])
+        let mbus = try MBusLine(.tcp, MBusReadTests.slaves)
+        let (_, state) = try DLMSMeterTests.workspace()
+        let folder = URL(fileURLWithPath: state).deletingLastPathComponent()
+        let registry = folder.appendingPathComponent("meters.jsonl")
+        let gateway = "tcp://" + mbus.connection[1]
+        try """
+            {"type":"meter","v":1,"meter":"E1","protocol":"dlms","address":"tcp://127.0.0.1:\(dlms.port)","read":{"get":["1-0:1.8.0*255"]}}
+            {"type":"meter","v":1,"meter":"SDM","protocol":"modbus","address":"tcp://127.0.0.1:\(modbus.port)","read":{"profile":"sdm630"}}
+            {"type":"meter","v":1,"meter":"IEC","protocol":"iec62056-21","address":"tcp://\(iec.client[1])","read":{"address":"12345678"}}
+            {"type":"meter","v":1,"meter":"W5","protocol":"mbus","address":"\(gateway)","read":{"address":5}}
+            {"type":"meter","v":1,"meter":"W7","protocol":"mbus","address":"\(gateway)","read":{"address":7}}
+
+            """.write(to: registry, atomically: false, encoding: .utf8)
+        let r = try Binaries.shell("set -o pipefail; AMI_STATE_DIR=\(state) ami-read fleet --timeout 3 \(registry.path) | ami-decode")
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try DLMSMeterTests.readings(r.stdout)
+        let sessions = records.filter { $0["type"] as? String == "session" }
+        #expect(Set(sessions.compactMap { $0["meter"] as? String }) == ["E1", "SDM", "IEC", "W5", "W7"])
+        #expect(sessions.allSatisfy { $0["result"] as? String == "ok" }, "\(sessions)")
+        for p in ["dlms", "modbus", "iec62056-21", "mbus"] {
+            #expect(records.contains { $0["type"] as? String == "reading" && $0["protocol"] as? String == p }, "\(p)")
+        }
+        #expect(records.contains { $0["quantity"] as? String == "energy" && $0["protocol"] as? String == "modbus" && ($0["value"] as? NSNumber)?.stringValue == "12345678" })
+        #expect(records.filter { $0["type"] as? String == "reading" && $0["source"] as? String == gateway && $0["quantity"] as? String == "volume" }.count >= 2)
+        #expect(r.stderrLines.last?.hasPrefix("ami-read: fleet: 5 sessions: 5 ok, 0 failed in ") == true, "\(r.stderr)")
+
+        let commands = folder.appendingPathComponent("commands.jsonl")
+        try """
+            {"type":"command","v":1,"command":"set_clock","meter":"W5"}
+            {"type":"command","v":1,"command":"disconnect","meter":"W7"}
+
+            """.write(to: commands, atomically: false, encoding: .utf8)
+        let e = try Binaries.shell("ami-read exec --registry \(registry.path) --timeout 3 \(commands.path); echo \"status $?\" >&2")
+        let outcomes = try DLMSMeterTests.readings(e.stdout).filter { $0["type"] as? String == "session" }
+        #expect(outcomes.map { "\($0["meter"]!) \($0["command"]!) \($0["result"]!) \($0["exit"]!)" }.sorted()
+                == ["W5 set_clock ok 0", "W7 disconnect failed 78"], "\(e.stderr)")
+        #expect(e.stderrLines.last == "status 78")
+    }
+
     /// The registry kept in the store: imported with each meter's groups and read options, exported
     /// again and read as it is.
     @Test func theRegistryCanComeFromTheStore() throws {
