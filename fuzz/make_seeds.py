@@ -14,6 +14,10 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   its plain GET responses (normal, with data); sml: the ``sml`` frames and raw dumps (``.bin``);
   nem12 and csv: the ``formats/nem12`` files;
   espi: the ``formats/green-button-espi`` XML; table and csv: JSON lines and CSV written here;
+  urdb: the ``formats/urdb`` rate records;
+  xlsx: a workbook written here (``zipfile``); records: the stream and the DLMS samples' lines;
+  tariff: ``samples/tariffs`` and a prepaid tariff written here; registry-csv and registry-jsonl:
+  meter and node rows written here;
   wmbus: the telegrams of
   ``wmbus/wmbusmeters-cases.jsonl`` (without CRCs, and in format A), alone and back to back;
 * for wmbus and hex, ``samples/wmbus/wmbus-frames.txt`` (hex lines and receiver lines);
@@ -31,9 +35,11 @@ import hashlib
 import json
 import os
 import sys
+import zipfile
 
 TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus", "sml", "nem12", "csv",
-           "espi", "table", "modbus", "modbus-profile"]
+           "espi", "table", "modbus", "modbus-profile", "xlsx", "records", "tariff", "urdb", "registry-csv",
+           "registry-jsonl"]
 HEX = set("0123456789abcdefABCDEF")
 # Tests/AMICoreTests/WMBusTests.swift (WMBusVectors): apatorNA1, mode2, cutAfterBlocks, cutInBlocks;
 # the wmbus target has their keys.
@@ -91,6 +97,44 @@ def frame_line(data, protocol, extra=None):
     record["hex"] = data.hex().upper()
     record["protocol"] = protocol
     return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+PREPAID = (b'{"tariff": "credit", "medium": "electricity", "unit": "kWh", "currency": "EUR", "time_zone": "Europe/Amsterdam",\n'
+           b' "prices": [{"from": "2026-01-01", "energy": "0.20", "fixed": [{"name": "standing", "per": "day", "price": "1.00"}]}],\n'
+           b' "prepaid": {"warn": "5.00", "emergency_credit": "3.00", "debt_recovery": "0.25",\n'
+           b'             "friendly": [{"days": ["weekend", "holiday"]}, {"days": ["weekday"], "hours": [["18:00", "08:00"]]}]}}\n')
+
+
+def xlsx_workbook():
+    """A small XLSX workbook (one sheet of readings: a header row, shared and inline strings, numbers)."""
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '</Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        '</Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="reading" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        '</Relationships>',
+        "xl/sharedStrings.xml": '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<si><t>meter</t></si><si><t>value</t></si><si><r><t>M</t></r><r><t>1</t></r></si></sst>',
+        "xl/worksheets/sheet1.xml": '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>time</t></is></c></row>'
+        '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>1.5</v></c><c r="C2" t="str"><v>2026-01-05T00:15:00Z</v></c></row>'
+        '<row r="4"><c r="B4" t="b"><v>1</v></c><c r="D4"><v>-3E-2</v></c></row></sheetData></worksheet>',
+    }
+    import io
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
+    return buffer.getvalue()
 
 
 def main():
@@ -214,6 +258,21 @@ def main():
     seeds["csv"] = [(b'type,v,meter,quantity,value,unit,time,protocol,source,frame\r\n'
                      b'reading,1,M,energy,1.5,Wh,2026-01-05T00:15:00Z,dsmr,s,0\r\n'
                      b'bill,1,"a,""b""",x,[1,2],,,,,\r\n', "samples")] + seeds["nem12"]
+
+    seeds["xlsx"] = [(xlsx_workbook(), "samples")]
+    seeds["records"] = [(stream, "samples")] + [(read(p), "samples") for p in files(os.path.join(samples, "dlms"), ".jsonl")]
+    seeds["tariff"] = [(read(p), "samples") for p in files(os.path.join(samples, "tariffs"), ".json")] + [(PREPAID, "samples")]
+    if corpus:
+        seeds["urdb"] = [(read(p), "corpus") for p in files(os.path.join(corpus, "formats", "urdb"), ".json")]
+    seeds["registry-csv"] = [(b"path,level\nACME,company\nACME/North,region\n", "samples"),
+                             (b"meter,protocol,address,medium,multiplier,installed,removed,status,node,replaces\n"
+                              b"M1,mbus,5,water,1,2020-01-01T00:00:00Z,,active,,\n"
+                              b"M2,dlms,,electricity,0.5,2020-01-01T00:00:00Z,2021-01-01T00:00:00Z,removed,,M1\n", "samples")]
+    seeds["registry-jsonl"] = [(b'{"type":"node","v":1,"path":"ACME","level":"company"}\n'
+                                b'{"type":"node","v":1,"path":"ACME/North","level":"region"}\n'
+                                b'{"type":"meter","v":1,"meter":"M1","protocol":"mbus","multiplier":2.5,"status":"active",'
+                                b'"node":"ACME/North","installed":"2020-01-01T00:00:00Z"}\n'
+                                b'{"type":"meter","v":1,"meter":"M2","replaces":"M1"}\n', "samples")]
 
     for t in args.targets:
         crashes = os.path.join(root, "fuzz", "crashes", t)

@@ -26,9 +26,12 @@ public struct DatabaseOptions: ParsableArguments {
         do {
             return try MeterStore(path: path, who: MeterStore.user(environment: env),
                                   busyTimeout: Int32(busyTimeout * 1000), readOnly: readOnly)
+        } catch let e as SQLiteError {
+            diagnostics.report(path, e.explanation)
+            ToolMain.exit(e.isBusy ? .tempFail : .ioError)
         } catch {
             diagnostics.report(path, "\(error)")
-            ToolMain.exit((error as? SQLiteError)?.isBusy == true ? .tempFail : .ioError)
+            ToolMain.exit(.ioError)
         }
     }
 }

@@ -109,12 +109,8 @@ public enum IngestCommand {
     public static func fatal(_ error: Error, store: MeterStore?, diagnostics: Diagnostics) -> ExitStatus {
         let name = store?.db.path ?? "database"
         if let e = error as? SQLiteError {
-            if e.isBusy {
-                diagnostics.report(name, "database is busy: another process kept its write lock past the busy timeout; try again later")
-                return .tempFail
-            }
-            diagnostics.report(name, "sqlite: \(e.message)")
-            return .ioError
+            diagnostics.report(name, e.explanation)
+            return e.isBusy ? .tempFail : .ioError
         }
         if let e = error as? StoreError {
             diagnostics.report(nil, e.description)

@@ -90,9 +90,8 @@ public final class BillingStore {
 
     /// Accounts by name; `prepaid` nil for all.
     public func accounts(prepaid: Bool? = nil) throws -> [Account] {
-        var sql = Self.accountColumns
-        if let p = prepaid { sql += " WHERE a.mode = '\(p ? "prepaid" : "postpaid")'" }
-        let s = try db.statement(sql + " ORDER BY a.name")
+        let s = try db.statement(Self.accountColumns + (prepaid == nil ? "" : " WHERE a.mode = ?") + " ORDER BY a.name")
+        if let p = prepaid { try s.bind(1, p ? "prepaid" : "postpaid") }
         var out: [Account] = []
         while try s.step() { out.append(account(s)) }
         return out

@@ -26,6 +26,16 @@ public enum FuzzTargets {
         "csv": { csv($0) },
         "espi": { _ = try? GreenButton.readings(Data($0), source: "fuzz", problems: { _ in }) },
         "table": { table($0) },
+        // ami-export's XLSX reader (the bytes as a workbook file).
+        "xlsx": { xlsx($0) },
+        // The JSON-lines record reader ami-store ingest and ami-bill read, line by line.
+        "records": { records($0) },
+        // ami-bill: tariff files (parsed, then rated over a month) and URDB rate records.
+        "tariff": { tariff($0) },
+        "urdb": { urdb($0) },
+        // ami-store registry import, CSV and JSON lines, into an in-memory database.
+        "registry-csv": { registry($0, .csv) },
+        "registry-jsonl": { registry($0, .jsonl) },
     ]
 
     /// The SDM630 profile the `modbus` target reads registers with.
@@ -58,6 +68,61 @@ public enum FuzzTargets {
         guard let p = try? ModbusProfile.parse(bytes, origin: "fuzz") else { return }
         _ = p.reads
         for writes in p.commands.values { for w in writes { _ = w.registers(clock: 1_700_000_000) } }
+    }
+
+    /// The bytes as an XLSX file: every sheet, every row.
+    static func xlsx(_ bytes: [UInt8]) {
+        let path = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/ami-fuzz-\(getpid()).xlsx"
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
+        defer { unlink(path) }
+        guard let book = try? XLSXReader(path: path), let sheets = try? book.sheets() else { return }
+        for sheet in sheets {
+            var importer: RowImport?
+            try? book.rows(sheet) { cells, _ in
+                guard let rows = importer else {
+                    importer = RowImport(columns: cells.map(\.text), defaultType: "fuzz")
+                    return
+                }
+                _ = try? rows.line(cells, source: "fuzz")
+            }
+        }
+    }
+
+    /// The bytes as JSON lines of records.
+    static func records(_ bytes: [UInt8]) {
+        let reader = JSONLineReader(), writer = JSONLineWriter()
+        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            line.withUnsafeBufferPointer { b in
+                if case .record(let r)? = try? reader.parse(b, source: "fuzz") {
+                    writer.write(r)
+                    writer.removeAll()
+                }
+            }
+        }
+    }
+
+    /// The bytes as an ami-tariff(5) file; one that parses is rated over June 2026 with a few intervals.
+    static func tariff(_ bytes: [UInt8]) {
+        guard let t = try? TariffParser.parse(bytes, file: "fuzz") else { return }
+        let from = UTCTime(milliseconds: 1_780_272_000_000), to = UTCTime(milliseconds: 1_782_864_000_000)
+        guard let rater = try? Rater(tariff: t, from: from, to: to) else { return }
+        let intervals = (1...48).map {
+            UsageInterval(end: UTCTime(milliseconds: from.milliseconds + Int64($0) * 3_600_000), seconds: 3600,
+                          value: Nano(units: Int64($0 % 7)))
+        }
+        _ = try? rater.rate(intervals)
+    }
+
+    /// The bytes as a URDB rate record, converted to a tariff.
+    static func urdb(_ bytes: [UInt8]) {
+        var importer = URDBImport(file: "fuzz")
+        _ = try? importer.convert(bytes, options: URDBImport.Options(name: "fuzz", timeZone: "America/Denver"))
+    }
+
+    /// The bytes as registry text imported into a fresh in-memory store.
+    static func registry(_ bytes: [UInt8], _ format: RegistryFormat) {
+        guard let store = try? MeterStore(path: ":memory:", who: "fuzz") else { return }
+        _ = try? store.importRegistry(String(decoding: bytes, as: UTF8.self), format: format, run: nil) { _, _ in }
     }
 
     /// The bytes as a NEM12 file, in two chunks.

@@ -21,31 +21,42 @@ public struct FileFailure: Error, CustomStringConvertible {
 
 /// A file written whole or not at all: bytes go to a temporary file in the same folder, which
 /// `commit` renames over the target once complete; `abandon` (or dropping it uncommitted)
-/// removes the temporary file, leaving any earlier file at the target untouched.
+/// removes the temporary file, leaving any earlier file at the target untouched. The temporary
+/// name is made with `O_EXCL` (`mkstemp`), and a file a library creates by name goes in a private
+/// folder (`mkdtemp`, mode 0700): no other user can put a symbolic link where it will be written.
+/// `rename` replaces a symbolic link at the target itself, never the file it points to.
 public final class AtomicFile: ByteSink {
     public let path: String
-    /// The temporary file's path (same folder, hidden name).
+    /// The temporary file's path (same folder, hidden name; with `create` false, inside a private folder).
     public let temporaryPath: String
+    /// The private folder holding the temporary file, when the caller creates it.
+    private let privateFolder: String?
     private var fd: Int32 = -1
     private var done = false
 
     /// Picks a temporary name beside `path`; `create` also creates it for `write` (formats
-    /// written by a library that creates its own file pass false).
+    /// written by a library that creates its own file pass false, and get a name in a private folder).
     public init(path: String, create: Bool = true) throws {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         var template = Array((folder + "." + name + ".tmp-XXXXXX").utf8CString)
-        let t = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard t >= 0 else { throw FileFailure("create a file in the folder of", path) }
-        temporaryPath = String(cString: template)
+        /// The name mkstemp or mkdtemp filled in.
+        func made() -> String { String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         if create {
+            let t = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard t >= 0 else { throw FileFailure("create a file in the folder of", path) }
+            temporaryPath = made()
+            privateFolder = nil
             fd = t
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         } else {
-            close(t)
-            unlink(temporaryPath)
+            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                throw FileFailure("create a folder in the folder of", path)
+            }
+            privateFolder = made()
+            temporaryPath = made() + "/" + name
         }
     }
 
@@ -74,6 +85,7 @@ public final class AtomicFile: ByteSink {
         umask(mask)
         chmod(temporaryPath, 0o666 & ~mask)
         guard rename(temporaryPath, path) == 0 else { throw FileFailure("rename the temporary file to", path) }
+        if let f = privateFolder { rmdir(f) }
         done = true
     }
 
@@ -81,6 +93,7 @@ public final class AtomicFile: ByteSink {
     public func abandon() {
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporaryPath)
+        if let f = privateFolder { rmdir(f) }
         done = true
     }
 }

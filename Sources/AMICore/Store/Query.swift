@@ -65,16 +65,25 @@ extension MeterStore {
         return (ids, order)
     }
 
-    private func timeClause(_ column: String, _ filter: QueryFilter) -> String {
-        var sql = ""
-        if let f = filter.from { sql += " AND \(column) >= \(f.milliseconds)" }
-        if let t = filter.to { sql += " AND \(column) < \(t.milliseconds)" }
-        return sql
+    /// `AND column >= ? AND column < ?` for the filter's times, with the values to bind.
+    private func timeClause(_ column: String, _ filter: QueryFilter) -> (sql: String, values: [SQLiteValue]) {
+        var sql = "", values: [SQLiteValue] = []
+        if let f = filter.from {
+            sql += " AND \(column) >= ?"
+            values.append(.integer(f.milliseconds))
+        }
+        if let t = filter.to {
+            sql += " AND \(column) < ?"
+            values.append(.integer(t.milliseconds))
+        }
+        return (sql, values)
     }
 
-    private func meterClause(_ column: String, _ ids: Set<Int64>?) -> String {
-        guard let ids else { return "" }
-        return " AND \(column) IN (" + ids.sorted().map(String.init).joined(separator: ",") + ")"
+    /// `AND column IN (…)` for the selected meter ids (one bound JSON array), nothing for all meters.
+    private func meterClause(_ column: String, _ ids: Set<Int64>?) -> (sql: String, values: [SQLiteValue]) {
+        guard let ids else { return ("", []) }
+        return (" AND \(column) IN (SELECT value FROM json_each(?))",
+                [.text("[" + ids.sorted().map(String.init).joined(separator: ",") + "]")])
     }
 
     private func queryReadings(_ filter: QueryFilter, _ ids: Set<Int64>?, _ chainOrder: [Int64],
@@ -85,18 +94,21 @@ extension MeterStore {
             FROM reading r JOIN channel c ON c.id = r.channel JOIN meter m ON m.id = c.meter
             WHERE (r.value IS NOT NULL OR r.text IS NOT NULL)
             """
-        sql += meterClause("c.meter", ids) + timeClause("r.time", filter)
+        let meters = meterClause("c.meter", ids), times = timeClause("r.time", filter)
+        sql += meters.sql + times.sql
+        var values = meters.values + times.values
         if !filter.quantities.isEmpty {
             sql += " AND c.quantity IN (" + filter.quantities.map { _ in "?" }.joined(separator: ",") + ")"
+            values += filter.quantities.map { .text($0) }
         }
         sql += " ORDER BY "
         if !chainOrder.isEmpty {
-            sql += "CASE c.meter " + chainOrder.enumerated().map { "WHEN \($0.element) THEN \($0.offset)" }.joined(separator: " ")
-                + " END, "
+            sql += "CASE c.meter " + chainOrder.map { _ in "WHEN ? THEN ?" }.joined(separator: " ") + " END, "
+            for (offset, id) in chainOrder.enumerated() { values += [.integer(id), .integer(Int64(offset))] }
         }
         sql += "m.identity, c.id, r.time"
         let s = try db.statement(sql)
-        try s.bind(filter.quantities.map { .text($0) })
+        try s.bind(values)
         while try s.step() {
             let value: ReadingValue
             if let t = s.text(14) { value = .text(t) } else { value = .number(ExactDecimal(s.int64(12), exponent: Int(s.int64(13)))) }
@@ -124,8 +136,10 @@ extension MeterStore {
             SELECT m.identity, e.event, e.code, e.text, e.time, e.duration, e.duration_exponent, e.source, e.frame
             FROM event e LEFT JOIN meter m ON m.id = e.meter WHERE 1
             """
-        sql += meterClause("e.meter", ids) + timeClause("e.time", filter) + " ORDER BY e.time, e.id"
+        let meters = meterClause("e.meter", ids), times = timeClause("e.time", filter)
+        sql += meters.sql + times.sql + " ORDER BY e.time, e.id"
         let s = try db.statement(sql)
+        try s.bind(meters.values + times.values)
         while try s.step() {
             var duration: ExactDecimal?
             if let d = s.optionalInt64(5) { duration = ExactDecimal(d, exponent: Int(s.optionalInt64(6) ?? 0)) }
@@ -137,13 +151,14 @@ extension MeterStore {
 
     private func queryFrames(_ filter: QueryFilter, _ emit: (Record) throws -> Void) throws {
         var sql = "SELECT bytes, time, protocol, source, dir, meter FROM frame WHERE 1"
-        sql += timeClause("ifnull(time, stored)", filter)
+        let times = timeClause("ifnull(time, stored)", filter)
+        sql += times.sql
         if !filter.meters.isEmpty {
             sql += " AND meter IN (" + filter.meters.map { _ in "?" }.joined(separator: ",") + ")"
         }
         sql += " ORDER BY id"
         let s = try db.statement(sql)
-        try s.bind(filter.meters.map { .text($0) })
+        try s.bind(times.values + filter.meters.map { .text($0) })
         while try s.step() {
             try emit(.frame(FrameRecord(bytes: s.blob(0) ?? [], time: s.optionalInt64(1).map(UTCTime.init(milliseconds:)),
                                         protocolName: s.text(2), source: s.text(3),

@@ -1,4 +1,9 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A failed SQLite call: the result code, SQLite's own message, and the statement when there was one.
 public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -18,6 +23,31 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isConstraint: Bool { code == SQLITE_CONSTRAINT }
 
     public var description: String { message }
+
+    /// What a tool tells its user: for a busy database, what happened and what to do; otherwise
+    /// SQLite's message.
+    public var explanation: String {
+        isBusy ? "database is busy: another process kept its write lock past the busy timeout; try again later"
+            : "sqlite: \(message)"
+    }
+
+    /// SQLite's message for `rc` on `db`, with the system's reason when an operating-system call
+    /// failed (a read-only file system, no space left, no permission). A database that cannot be
+    /// opened because its folder cannot be written (where SQLite keeps the `-wal` and `-shm` files)
+    /// is reported as such: SQLite's last system error is then about those files, not the database.
+    static func message(_ text: String, _ rc: Int32, _ db: OpaquePointer?, path: String) -> String {
+        if rc & 0xFF == SQLITE_CANTOPEN {
+            let folder = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+            if access(folder, W_OK) != 0 {
+                return text + ": its folder \(folder) cannot be written (\(String(cString: strerror(errno)))),"
+                    + " and SQLite keeps the database's -wal and -shm files there"
+            }
+        }
+        let systemCodes = [SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_FULL, SQLITE_READONLY, SQLITE_PERM]
+        guard systemCodes.contains(rc & 0xFF), let db else { return text }
+        let e = sqlite3_system_errno(db)
+        return e == 0 ? text : text + " (" + String(cString: strerror(e)) + ")"
+    }
 }
 
 /// One connection to an SQLite database through the system libsqlite3: prepared statements cached by
@@ -38,7 +68,7 @@ public final class SQLiteDatabase {
             | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let message = db.map { SQLiteError.message(String(cString: sqlite3_errmsg($0)), rc, $0, path: path) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
             throw SQLiteError(code: rc & 0xFF, message: message)
         }
@@ -68,7 +98,7 @@ public final class SQLiteDatabase {
     }
 
     func error(_ rc: Int32, sql: String? = nil) -> SQLiteError {
-        SQLiteError(code: rc & 0xFF, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+        SQLiteError(code: rc & 0xFF, message: SQLiteError.message(String(cString: sqlite3_errmsg(handle)), rc, handle, path: path), sql: sql)
     }
 
     /// Runs one or more statements that return no rows the caller needs.
@@ -78,7 +108,7 @@ public final class SQLiteDatabase {
         if rc != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(message)
-            throw SQLiteError(code: rc & 0xFF, message: text, sql: sql)
+            throw SQLiteError(code: rc & 0xFF, message: SQLiteError.message(text, rc, handle, path: path), sql: sql)
         }
     }
 

@@ -182,6 +182,16 @@ public final class DLMSClient {
         let aarq = AARQ.request(mechanism: mechanism, authentication: authentication,
                                 systemTitle: security != nil ? settings.systemTitle : nil, ciphered: ciphered,
                                 userInformation: userInformation)
+        // The LLS password goes to the meter in the clear; its frame record shows asterisks.
+        let observer = link.observer
+        if settings.authentication == .low, let secret = settings.password?.bytes, let report = observer {
+            link.observer = { event in
+                var e = event
+                if e.direction == .tx { e.bytes = LinkFrameEvent.masking(secret, in: e.bytes) }
+                report(e)
+            }
+        }
+        defer { link.observer = observer }
         let answer = try exchange(.aarq(aarq), plaintext: plainInitiate, cipher: false)
         guard case .aare(let aare) = answer.apdu else {
             throw .unexpected("the meter answered the AARQ with a \(answer.apdu.kindName)")

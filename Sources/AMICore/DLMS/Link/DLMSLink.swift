@@ -24,6 +24,35 @@ public struct LinkFrameEvent: Sendable, Equatable {
     }
 }
 
+extension LinkFrameEvent {
+    /// `frame` with every run of `secret` in it replaced by asterisks (0x2A), for the frame record of
+    /// an AARQ that carries the LLS password in the clear (Green Book, "Low Level Security"); in an
+    /// HDLC frame (7E … FCS 7E) the FCS is computed again, so the record still decodes. A password
+    /// split between two HDLC segments is not found (an AARQ fits one frame at the usual sizes).
+    public static func masking(_ secret: [UInt8], in frame: [UInt8]) -> [UInt8] {
+        guard !secret.isEmpty else { return frame }
+        var out = frame
+        var changed = false
+        var i = 0
+        while i + secret.count <= out.count {
+            if out[i..<i + secret.count].elementsEqual(secret) {
+                out.replaceSubrange(i..<i + secret.count, with: repeatElement(0x2A, count: secret.count))
+                changed = true
+                i += secret.count
+            } else {
+                i += 1
+            }
+        }
+        if changed, out.count >= 9, out.first == 0x7E, out.last == 0x7E {
+            let end = out.count - 3
+            let fcs = HDLCFrameCheck.checksum(out, 1..<end)
+            out[end] = UInt8(truncatingIfNeeded: fcs)
+            out[end + 1] = UInt8(truncatingIfNeeded: fcs >> 8)
+        }
+        return out
+    }
+}
+
 /// Why a DLMS link operation failed. `description` is the message part of a `prog: where: message`
 /// diagnostic.
 public enum DLMSLinkError: Error, Sendable, Equatable, CustomStringConvertible {
