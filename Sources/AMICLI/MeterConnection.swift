@@ -13,6 +13,16 @@ public enum MeterConnection: Sendable {
         }
     }
 
+    /// Opens the connection for a session; a failure is reported as `connect: …` for `meter`.
+    public func open(timeout: Duration, for meter: String, _ diagnostics: Diagnostics) -> (any Transport)? {
+        do {
+            return try open(timeout: timeout)
+        } catch {
+            diagnostics.report(meter, "connect: \(error)")
+            return nil
+        }
+    }
+
     /// Connects within `timeout` (TCP), or opens and configures the device.
     public func open(timeout: Duration) throws(TransportError) -> any Transport {
         switch self {

@@ -35,11 +35,7 @@ public enum ReadIEC {
     public static func run(_ settings: IECReadSettings, output: RecordOutput) -> ExitStatus {
         let diagnostics = output.diagnostics
         let meter = settings.meterName ?? settings.source
-        let transport: any Transport
-        do {
-            transport = try settings.connection.open(timeout: settings.client.timeout)
-        } catch {
-            diagnostics.report(meter, "connect: \(error)")
+        guard let transport = settings.connection.open(timeout: settings.client.timeout, for: meter, diagnostics) else {
             return output.finish(.unavailable)
         }
         defer { transport.close() }

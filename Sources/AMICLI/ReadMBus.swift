@@ -41,11 +41,7 @@ public enum ReadMBus {
     public static func run(_ settings: MBusReadSettings, output: RecordOutput) -> ExitStatus {
         let diagnostics = output.diagnostics
         let location = settings.meterName ?? settings.source
-        let transport: any Transport
-        do {
-            transport = try settings.connection.open(timeout: settings.link.timeout)
-        } catch {
-            diagnostics.report(location, "connect: \(error)")
+        guard let transport = settings.connection.open(timeout: settings.link.timeout, for: location, diagnostics) else {
             return output.finish(.unavailable)
         }
         defer { transport.close() }

@@ -40,11 +40,7 @@ public enum ReadModbus {
         let diagnostics = output.diagnostics
         var meter = settings.meterName
         let place = { meter ?? settings.connection.source + "/\(settings.unit)" }
-        let transport: any Transport
-        do {
-            transport = try settings.connection.open(timeout: settings.timeout)
-        } catch {
-            diagnostics.report(place(), "connect: \(error)")
+        guard let transport = settings.connection.open(timeout: settings.timeout, for: place(), diagnostics) else {
             return output.finish(.unavailable)
         }
         defer { transport.close() }

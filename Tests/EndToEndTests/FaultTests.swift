@@ -156,7 +156,7 @@ import Testing
             let done = try f.runKilled(["run", "--now", now], after: Double.random(in: 0...runTime * 1.1, using: &random),
                                        signal: round % 3 == 2 ? SIGTERM : SIGKILL, name: "run\(round)")
             if !done { killedMidway += 1 }
-            #expect(try f.check() == "schema 2, integrity ok, foreign key errors 0\n", "round \(round)")
+            #expect(try f.check() == "schema 3, integrity ok, foreign key errors 0\n", "round \(round)")
             try ledgerBalances(f, round: round)
             // A payment that may be killed too: acknowledged when it exited 0.
             let reference = "K\(round)"
@@ -169,7 +169,7 @@ import Testing
         let rerun = try f.launch(["run", "--now", final], name: "final")
         rerun.waitUntilExit()
         #expect(rerun.terminationStatus == 0)
-        #expect(try f.check() == "schema 2, integrity ok, foreign key errors 0\n")
+        #expect(try f.check() == "schema 3, integrity ok, foreign key errors 0\n")
         try ledgerBalances(f, round: 20)
         // Every acknowledged payment is on the ledger, once.
         let paid = try f.sql("SELECT reference FROM ledger WHERE reference LIKE 'K%' ORDER BY id").split(separator: "\n").map(String.init)
@@ -209,7 +209,7 @@ import Testing
                                  signal: round % 3 == 2 ? SIGTERM : SIGKILL, name: "bill\(round)")) {
                 killedMidway += 1
             }
-            #expect(try f.check() == "schema 2, integrity ok, foreign key errors 0\n", "round \(round)")
+            #expect(try f.check() == "schema 3, integrity ok, foreign key errors 0\n", "round \(round)")
             // The bills of a run are one transaction: all of them, once, or none.
             let stored = try f.sql("SELECT count(*), count(DISTINCT account), ifnull(max(revision), 0) FROM bill")
             #expect(["0|0|0\n", "\(Self.meters)|\(Self.meters)|1\n"].contains(stored), "round \(round): \(stored)")
@@ -278,7 +278,7 @@ import Testing
         #expect(out.contains("full 74"), "\(r.stdout) \(r.stderr)")
         #expect(text("full.err").contains("ami-store: \(f.dir)/small/x.db: sqlite: database or disk is full"), "\(text("full.err"))")
         #expect(out.filter { $0 == "check 0" }.count == 2, "\(r.stdout)")
-        #expect(out.contains("schema 2, integrity ok, foreign key errors 0"))
+        #expect(out.contains("schema 3, integrity ok, foreign key errors 0"))
         #expect(out.contains("export 74"), "\(r.stdout)")
         #expect(text("export.err").contains("No space left on device"), "\(text("export.err"))")
         #expect(out.contains("ballast <- left"), "no export or temporary file left: \(r.stdout)")
@@ -312,7 +312,7 @@ import Testing
             sqlite3 $mnt/b.db "SELECT count(*) FROM ledger WHERE reference = 'FULL'; SELECT count(*) > 0 FROM ledger WHERE kind = 'consumption'"
             """) else { return }
         func text(_ name: String) -> String { (try? String(contentsOfFile: f.dir + "/" + name, encoding: .utf8)) ?? "" }
-        #expect(r.stdoutLines.prefix(4) == ["pay 74", "run 74", "schema 2, integrity ok, foreign key errors 0", "check 0"],
+        #expect(r.stdoutLines.prefix(4) == ["pay 74", "run 74", "schema 3, integrity ok, foreign key errors 0", "check 0"],
                 "\(r.stdout) \(r.stderr) \(text("pay.err")) \(text("run.err"))")
         #expect(text("pay.err").contains("No space left on device") || text("pay.err").contains("database or disk is full"), "\(text("pay.err"))")
         #expect(text("run.err").contains("No space left on device") || text("run.err").contains("database or disk is full"), "\(text("run.err"))")
@@ -342,7 +342,7 @@ import Testing
         let lines = r.stderrLines
         #expect(lines.count == 3 && lines.allSatisfy { $0.contains("\(f.db): sqlite: attempt to write a readonly database") }, "\(r.stderr)")
         #expect(try f.sql("SELECT count(*) FROM ledger; SELECT count(*) FROM reading") == before)
-        #expect(try f.check() == "schema 2, integrity ok, foreign key errors 0\n")
+        #expect(try f.check() == "schema 3, integrity ok, foreign key errors 0\n")
     }
 
     /// A database in a read-only folder (where SQLite cannot make its WAL files): every tool says
@@ -419,6 +419,6 @@ import Testing
         let later = try Binaries.shell(writers)
         #expect(later.stdoutLines == ["ingest 0", "pay 0", "run 0", "bill 0"], "\(later.stderr)")
         #expect(try f.sql("SELECT count(*) FROM ledger WHERE reference = 'LOCKED'") == "1\n")
-        #expect(try f.check() == "schema 2, integrity ok, foreign key errors 0\n")
+        #expect(try f.check() == "schema 3, integrity ok, foreign key errors 0\n")
     }
 }
