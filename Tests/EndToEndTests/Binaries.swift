@@ -29,6 +29,20 @@ enum Binaries {
         try launch(folder.appendingPathComponent(name), args, stdin: stdin)
     }
 
+    /// Runs `executable arguments…` and parses its standard output as one JSON object (a peer's
+    /// or simulator's `--print-expected`).
+    static func jsonObject(_ executable: URL, _ arguments: [String]) throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
     /// Runs a bash script (a pipeline) in the package root with the built products first on PATH.
     static func shell(_ script: String) throws -> Result {
         try launch(URL(fileURLWithPath: "/bin/bash"), ["-c", script], stdin: [])

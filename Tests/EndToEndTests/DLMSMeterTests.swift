@@ -44,16 +44,9 @@ final class DLMSSimulator {
 
     /// What the simulator says a client must read, for the same options.
     func expected() throws -> [String: Any] {
-        let p = Process()
-        p.executableURL = DLMSSimulator.python
-        p.arguments = [DLMSSimulator.script.path, "--port", String(port), "--print-expected"] + arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        return try #require((json?["meters"] as? [[String: Any]])?.first)
+        let json = try Binaries.jsonObject(DLMSSimulator.python,
+                                           [DLMSSimulator.script.path, "--port", String(port), "--print-expected"] + arguments)
+        return try #require((json["meters"] as? [[String: Any]])?.first)
     }
 
     /// Waits until `port` on loopback accepts a connection, trying every 20 ms.
@@ -75,8 +68,14 @@ final class DLMSSimulator {
 
     /// A loopback port nobody listens on right now.
     static func freePort() throws -> UInt16 {
+        let (fd, port) = boundSocket()
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to a free loopback port (not listening yet), and the port.
+    static func boundSocket() -> (fd: Int32, port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -87,7 +86,7 @@ final class DLMSSimulator {
         _ = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
-        return UInt16(bigEndian: addr.sin_port)
+        return (fd, UInt16(bigEndian: addr.sin_port))
     }
 }
 

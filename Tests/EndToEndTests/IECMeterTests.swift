@@ -95,15 +95,7 @@ final class IECSimulator {
 
     /// The simulator's `--print-expected` for the same options.
     func expected() throws -> [String: Any] {
-        let p = Process()
-        p.executableURL = IECSimulator.python
-        p.arguments = [IECSimulator.script.path, "--print-expected"] + arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        try Binaries.jsonObject(IECSimulator.python, [IECSimulator.script.path, "--print-expected"] + arguments)
     }
 }
 

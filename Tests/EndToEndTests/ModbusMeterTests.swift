@@ -75,15 +75,7 @@ final class ModbusSimulator {
 
     /// The simulator's `--print-expected`: every register, its value and raw words.
     static func expected() throws -> [String: Any] {
-        let p = Process()
-        p.executableURL = python
-        p.arguments = [script.path, "--print-expected"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        try Binaries.jsonObject(python, [script.path, "--print-expected"])
     }
 }
 

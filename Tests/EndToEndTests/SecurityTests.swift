@@ -130,16 +130,9 @@ import Testing
         try "ek = \(Self.ek)\nak = \(Self.ak)\npassword = \(Self.password)\n".write(toFile: keyFile, atomically: false, encoding: .utf8)
         chmod(keyFile, 0o600)
         // A listening socket that never accepts: the connection is made, no answer comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = DLMSSimulator.boundSocket()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         #expect(listen(fd, 4) == 0)
-        let port = UInt16(bigEndian: addr.sin_port)
         for auth in [["--auth", "hls-gmac", "--security", "auth-enc"], ["--auth", "low"]] {
             let p = Process()
             p.executableURL = Binaries.folder.appendingPathComponent("ami-read")
