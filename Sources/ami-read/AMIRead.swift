@@ -55,6 +55,7 @@ struct DLMS: MeterReadCommand {
     @Option(help: "Key file (ek, ak, password; mode 0600).") var keyFile: String?
     @Option(help: "Client system title, 16 hex digits.") var systemTitle: String?
     @Option(help: "Meter name for messages, frame records and invocation counters.") var meter: String?
+    @OptionGroup var described: DescriptionOption
     @Option(help: "Folder of the invocation counters.") var stateDir: String?
     @Option(help: "Read the meter's frame counter (e.g. 0-0:43.1.0*255) through the public client first; the invocation counter starts above it.")
     var frameCounter: String?

@@ -141,6 +141,13 @@ struct Exec: ParsableCommand {
     }
 }
 
+/// `--description FILE`, shown in the help of the one-meter commands; `AMIRead.main` puts the
+/// file's options in its place before the command line is parsed, so it is never set here.
+struct DescriptionOption: ParsableArguments {
+    @Option(help: "Meter description: a JSON object of these long options, read first; the command line overrides it.")
+    var description: String?
+}
+
 /// `--timeout` and `--retries` for the meters whose registry entry does not set them.
 struct SessionDefaults: ParsableArguments {
     @Option(help: "Seconds to wait for each answer, for meters whose registry entry sets none.") var timeout: Double?

@@ -27,6 +27,7 @@ struct IEC: MeterReadCommand {
     @Option(help: "IANA time zone of the meter's clock, for --set-clock.") var meterTz: String = "UTC"
     @Flag(help: "Read the data message too when --read or --set-clock asks for programming mode.") var readout = false
     @Option(help: "Meter name for messages and frame records.") var meter: String?
+    @OptionGroup var described: DescriptionOption
     @Option(help: "Seconds to wait for an answer, and between characters of one.") var timeout: Double = 5
     @Option(help: "Times a request is repeated after no answer or a garbled one.") var retries: Int = 2
 

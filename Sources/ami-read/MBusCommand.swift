@@ -26,6 +26,7 @@ struct MBus: MeterReadCommand {
     @Flag(help: "Set the meter clock to this machine's time (SND_UD, CI 0x51) before reading.") var setClock = false
     @Option(help: "IANA time zone of the meter clock, for --set-clock.") var meterTz: String = "UTC"
     @Option(help: "Meter name for messages and frame records.") var meter: String?
+    @OptionGroup var described: DescriptionOption
 
     func validate() throws {
         guard (tcp == nil) != (serial == nil) else { throw ValidationError("give one of --tcp HOST:PORT or --serial DEVICE") }

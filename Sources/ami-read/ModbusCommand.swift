@@ -19,6 +19,7 @@ struct Modbus: MeterReadCommand {
     @Option(help: "Seconds to wait for each answer.") var timeout: Double = 2
     @Option(help: "Times a request is sent again when no valid answer came.") var retries: Int = 2
     @Option(help: "Meter name for messages and frame records (else the profile's identity register).") var meter: String?
+    @OptionGroup var described: DescriptionOption
     @Flag(help: "Disconnect the supply (the profile's disconnect writes).") var disconnect = false
     @Flag(help: "Reconnect the supply (the profile's reconnect writes).") var reconnect = false
     @Flag(help: "Set the device clock to this machine's time (the profile's set_clock writes).") var setClock = false
