@@ -138,16 +138,19 @@ public struct FleetSelection: Sendable {
 }
 
 extension FleetRegistry {
-    /// The active meters of registry files (JSON lines), in order. A bad record is reported with
-    /// its line and skipped (status 65; `strict` stops there), as is a meter listed twice.
-    public static func load(_ inputs: [InputFile], strict: Bool, diagnostics: Diagnostics) -> ([FleetMeter], ExitStatus) {
+    /// The active meters of registry files (JSON lines), in order, `defaults` (options for every
+    /// meter) before each one's own options, which win. A bad record is reported with its line and
+    /// skipped (status 65; `strict` stops there), as is a meter listed twice.
+    public static func load(_ inputs: [InputFile], defaults: [String] = [], strict: Bool,
+                            diagnostics: Diagnostics) -> ([FleetMeter], ExitStatus) {
         var meters: [FleetMeter] = []
         var seen: [String: String] = [:]
         var status = ExitStatus.ok
         let read = LineSplitter.numberedLines(of: inputs, diagnostics: diagnostics) { line, location in
             let folder = MeterDescription.folder(of: String(location[..<location.lastIndex(of: ":")!]))
             do throws(Failure) {
-                guard let m = try meter(line: line, origin: location, folder: folder) else { return true }
+                guard var m = try meter(line: line, origin: location, folder: folder) else { return true }
+                m.options = defaults + m.options
                 if let first = seen[m.id] { throw Failure(description: "\(m.id): already in the registry at \(first)") }
                 seen[m.id] = location
                 meters.append(m)

@@ -97,13 +97,9 @@ public enum ReadFleet {
             }
         }
         defer { lock?.release() }
-        let (meters, registryStatus) = FleetRegistry.load(inputs, strict: strict, diagnostics: diagnostics)
+        let (meters, registryStatus) = FleetRegistry.load(inputs, defaults: defaults, strict: strict, diagnostics: diagnostics)
         if strict && registryStatus != .ok { return registryStatus }
-        let chosen = meters.filter(selection.includes).map { m in
-            var m = m
-            m.options = defaults + m.options
-            return m
-        }
+        let chosen = meters.filter(selection.includes)
         let outcomes = runReporting(chosen.map { FleetJob(meter: $0) }, label: "fleet", concurrency: concurrency,
                                     diagnostics: diagnostics, makeSession: makeSession)
         return outcomes.reduce(registryStatus) { max($0, $1.status) }

@@ -131,8 +131,8 @@ struct Exec: ParsableCommand {
     func run() throws {
         ToolMain.prepare()
         let diagnostics = Diagnostics(program: "ami-read")
-        var (meters, registryStatus) = FleetRegistry.load([InputFile(registry)], strict: common.strict, diagnostics: diagnostics)
-        for i in meters.indices { meters[i].options = defaults.arguments + meters[i].options }
+        let (meters, registryStatus) = FleetRegistry.load([InputFile(registry)], defaults: defaults.arguments,
+                                                          strict: common.strict, diagnostics: diagnostics)
         if registryStatus != .ok && (common.strict || meters.isEmpty) { ToolMain.exit(registryStatus) }
         let inputs = (files.isEmpty ? ["-"] : files).map(InputFile.init)
         let status = ReadExec.run(inputs: inputs, registry: meters, concurrency: concurrency, strict: common.strict,
