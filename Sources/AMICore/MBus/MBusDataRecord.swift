@@ -18,16 +18,39 @@ enum MBusDataRecord {
         var isDateTime: Bool
     }
 
+    /// The plain time points of a frame. Most frames have one (the frame's own time, storage 0),
+    /// kept inline: only a second one makes an array.
+    struct TimePoints {
+        private(set) var first: TimePoint? = nil
+        private(set) var rest: [TimePoint] = []
+
+        mutating func append(_ p: TimePoint) {
+            if first == nil { first = p } else { rest.append(p) }
+        }
+
+        var isEmpty: Bool { first == nil }
+
+        /// The point of `storage` and `subunit`, a date and time before a date.
+        func best(storage: Int, subunit: Int) -> TimePoint? {
+            guard let f = first else { return nil }
+            var best: TimePoint? = f.storage == storage && f.subunit == subunit ? f : nil
+            for p in rest where p.storage == storage && p.subunit == subunit {
+                if best == nil || (p.isDateTime && !(best?.isDateTime ?? false)) { best = p }
+            }
+            return best
+        }
+    }
+
     /// The `time` of each reading of a frame: the plain time point of the same storage number and
     /// subunit (else of subunit 0) in the frame, a date and time before a date; for storage 0 without
     /// one, the frame's receive time; else none.
     struct FrameTimes {
-        var points: [TimePoint]
+        var points: TimePoints
         var receiveTime: UTCTime?
         /// The time of storage 0, subunit 0: the frame's own time.
         private(set) var now: UTCTime? = nil
 
-        init(points: [TimePoint], receiveTime: UTCTime?) {
+        init(points: TimePoints, receiveTime: UTCTime?) {
             self.points = points
             self.receiveTime = receiveTime
             self.now = lookup(0, 0)
@@ -41,11 +64,7 @@ enum MBusDataRecord {
         }
 
         private func lookup(_ storage: Int, _ subunit: Int) -> UTCTime? {
-            var best: TimePoint? = nil
-            for p in points where p.storage == storage && p.subunit == subunit {
-                if best == nil || (p.isDateTime && !(best?.isDateTime ?? false)) { best = p }
-            }
-            if let b = best { return b.utc }
+            if let b = points.best(storage: storage, subunit: subunit) { return b.utc }
             if subunit != 0 { return lookup(storage, 0) }
             return storage == 0 ? receiveTime : nil
         }
@@ -54,8 +73,8 @@ enum MBusDataRecord {
     /// Finds the plain time points of the records in `range` ahead of decoding them, so that every
     /// reading is made with its time. Stops quietly at anything malformed: decoding reports it.
     static func scanTimePoints(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool,
-                               zone: LocalTimeZone) -> [TimePoint] {
-        var points: [TimePoint] = []
+                               zone: LocalTimeZone) -> TimePoints {
+        var points = TimePoints()
         _ = walk(bytes, range) { dif, h, data in
             let coding = dif & 0x0F
             if (h.vif == 0x6C || h.vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
@@ -175,14 +194,6 @@ enum MBusDataRecord {
         }
     }
 
-    /// What a combinable VIFE chain turned the record into.
-    enum Modifier: Equatable {
-        case none
-        case dateOf(String)
-        case durationOf(String, Int32)
-        case countOf(String)
-    }
-
     /// The most DIFEs and VIFEs a record may have (EN 13757-3; libmbus's limit too).
     static let maxExtensions = 10
 
@@ -271,10 +282,10 @@ enum MBusDataRecord {
         let vif = try c.u8()
         var more2 = vif & 0x80 != 0
         var vifeCount = 0
-        // The table and the index of the VIF's entry; its fields are read in place (no copy of its
-        // strings) on this hot path.
-        var table = MBusVIFTables.primary
-        var at = Int(vif & 0x7F)
+        // The index of the VIF's entry in `MBusVIFTables.entries`; its fields are read in place (no
+        // copy of a table or an entry) on this hot path.
+        let entries = MBusVIFTables.entries
+        var at = MBusVIFTables.primaryOffset + Int(vif & 0x7F)
         var note: String? = nil
         func addNote(_ s: String) { note = note.map { $0 + "; " + s } ?? s }
         let code = vif & 0x7F
@@ -296,21 +307,21 @@ enum MBusDataRecord {
             let ext = try c.u8()
             vifeCount = 1
             more2 = ext & 0x80 != 0
-            table = code == 0x7B ? MBusVIFTables.fb : MBusVIFTables.fd
-            at = Int(ext & 0x7F)
-            if table[at].kind == .reserved {
+            at = (code == 0x7B ? MBusVIFTables.fbOffset : MBusVIFTables.fdOffset) + Int(ext & 0x7F)
+            if entries[at].kind == .reserved {
                 addNote("vif " + Hex.string([vif, ext], separator: " "))
             }
         default:
-            if table[at].kind == .reserved { addNote("vif " + Hex.string(CollectionOfOne(vif))) }
+            if entries[at].kind == .reserved { addNote("vif " + Hex.string(CollectionOfOne(vif))) }
         }
-        let kind = table[at].kind
-        let vifExponent = Int(table[at].exponent)
-        if let n = table[at].note { addNote(n) }
+        let kind = entries[at].kind
+        let vifExponent = Int(entries[at].exponent)
+        if let n = entries[at].note { addNote(n.description) }
 
-        // Combinable VIFEs.
+        // Combinable VIFEs. A VIFE that makes the value a date, duration or count of what the VIF
+        // says is kept by its code (`modifier`, 0 for none) and read when the data is.
         var exponent = vifExponent
-        var modifier = Modifier.none
+        var modifier = 0
         var manufacturerVIFEs = kind == .manufacturer
         var manufacturerBytes: [UInt8] = []
         var fcNext = false
@@ -336,9 +347,7 @@ enum MBusDataRecord {
             case .note(let s): addNote(s)
             case .error(let s): addNote("error: " + s)
             case .scale(let n): exponent += Int(n)
-            case .dateOf(let s): modifier = .dateOf(s)
-            case .durationOf(let s, let f): modifier = .durationOf(s, f)
-            case .countOf(let s): modifier = .countOf(s)
+            case .dateOf, .durationOf, .countOf: modifier = Int(vife & 0x7F)
             case .manufacturer: manufacturerVIFEs = true
             case .extensionFC: fcNext = true
             }
@@ -354,30 +363,32 @@ enum MBusDataRecord {
         stage = "data"
         let coding = dif & 0x0F
         var value: ReadingValue
-        var quantity = table[at].quantity
-        var unit = table[at].unit
-        var factor = Int64(table[at].factor)
-        switch modifier {
-        case .none: break
-        case .dateOf(let s):
-            addNote(s + " " + quantity.rawValue)
-            quantity = .timePoint
-            unit = nil
-        case .durationOf(let s, let f):
-            addNote(s + " " + quantity.rawValue)
-            quantity = .duration
-            unit = .second
-            factor = Int64(f)
-            exponent -= vifExponent
-        case .countOf(let s):
-            addNote(s + " " + quantity.rawValue)
-            quantity = .count
-            unit = nil
-            factor = 1
-            exponent -= vifExponent
+        var quantity = entries[at].quantity
+        var unit = entries[at].unit
+        var factor = Int64(entries[at].factor)
+        var isDate = kind == .timePoint
+        if modifier != 0 {
+            switch MBusVIFTables.combinable[modifier] {
+            case .dateOf(let s):
+                addNote(s + " " + quantity.rawValue)
+                quantity = .timePoint
+                unit = nil
+                isDate = true
+            case .durationOf(let s, let f):
+                addNote(s + " " + quantity.rawValue)
+                quantity = .duration
+                unit = .second
+                factor = Int64(f)
+                exponent -= vifExponent
+            case .countOf(let s):
+                addNote(s + " " + quantity.rawValue)
+                quantity = .count
+                unit = nil
+                factor = 1
+                exponent -= vifExponent
+            default: break
+            }
         }
-        let isDate: Bool
-        if case .dateOf = modifier { isDate = true } else { isDate = kind == .timePoint }
 
         switch coding {
         case 0x0, 0x8:
@@ -436,7 +447,7 @@ enum MBusDataRecord {
         if isDate, case .number = value { addNote("unexpected data coding for a date") }
         // Access codes and passwords (VIF FD 0x12-0x16) are secrets: their presence is reported,
         // never their value.
-        if table[at].secret {
+        if entries[at].secret {
             value = .text("withheld")
             addNote("secret not printed")
         }

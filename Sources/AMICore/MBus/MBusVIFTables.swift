@@ -24,12 +24,12 @@ struct MBusVIFEntry: Sendable {
     var factor: Int32
     var kind: Kind
     /// A qualifier the unit table has no name for (`months`, `degF`, `US gallons`).
-    var note: String?
+    var note: StaticString?
     /// The value is a secret (access codes, passwords): reported as withheld, never written out.
     var secret: Bool
 
     init(_ quantity: Quantity, _ unit: Unit?, _ exponent: Int, factor: Int32 = 1, kind: Kind = .number,
-         note: String? = nil, secret: Bool = false) {
+         note: StaticString? = nil, secret: Bool = false) {
         self.secret = secret
         self.quantity = quantity
         self.unit = unit
@@ -68,6 +68,11 @@ enum MBusVIFEAction: Sendable {
 /// The VIF code tables of EN 13757-3, as arrays indexed by the 7-bit code (the extension bit
 /// masked), so that a lookup is one bounds-free index.
 enum MBusVIFTables {
+    /// The three tables one after the other, `primary`, `fd`, `fb`, for lookups on the hot path:
+    /// the entry of a code is `entries[offset + code]`, without a copy of a table.
+    static let entries: [MBusVIFEntry] = primary + fd + fb
+    static let primaryOffset = 0, fdOffset = 128, fbOffset = 256
+
     /// The four time units of the "nn" codes of on time, operating time and the durations
     /// (seconds, minutes, hours, days) as factors to seconds.
     static let secondsPerNN: [Int32] = [1, 60, 3600, 86_400]

@@ -19,6 +19,10 @@ extension JSONLineWriter {
         private var headCount = 0
         private var tailStart: UnsafePointer<UInt8>
         private var tailCount = 0
+        /// What the tail's `provenanceHead` was rendered from, and its length.
+        private var tailProtocol = ProtocolID.mbus
+        private var tailSource = ""
+        private var tailHeadCount = 0
         /// For decoders that fill a `DecodeOutput` (`collect`), kept to reuse its storage.
         private var scratch = DecodeOutput()
 
@@ -48,9 +52,19 @@ extension JSONLineWriter {
             var h = JSONBytes(head.reserve(bound), writer.lastTime)
             h.readingHead(meter: meter, medium: medium)
             head.commit(h.k)
-            tail.removeAll()
-            var t = JSONBytes(tail.reserve(100 + JSONBytes.stringBound(provenance.source)), writer.lastTime)
-            t.provenance(provenance)
+            // The tail's protocol and source stay while the input does; only the frame index changes.
+            if tailHeadCount == 0 || provenance.protocolID != tailProtocol || provenance.source != tailSource {
+                tail.removeAll()
+                var t = JSONBytes(tail.reserve(100 + JSONBytes.stringBound(provenance.source)), writer.lastTime)
+                t.provenanceHead(provenance)
+                tail.commit(t.k)
+                tailHeadCount = tail.count
+                tailProtocol = provenance.protocolID
+                tailSource = provenance.source
+            }
+            tail.removeLast(after: tailHeadCount)
+            var t = JSONBytes(tail.reserve(24), writer.lastTime)
+            t.provenanceFrame(provenance.frame)
             tail.commit(t.k)
             headStart = head.start
             headCount = head.count

@@ -145,10 +145,15 @@ public struct JSONLineWriter {
             if let u = unit { vocabulary(#","unit":"#, u.name) }
             if let t = time { self.time(#","time":"#, t) }
             if let i = interval { int(#","interval":"#, i) }
-            if let s = storage { int(#","storage":"#, s) }
-            if let t = tariff { int(#","tariff":"#, t) }
-            if let s = subunit { int(#","subunit":"#, s) }
-            if let f = function { name(#","function":"#, JSONLineWriter.literal(f)) }
+            if storage == 0, tariff == 0, subunit == 0, function == .instantaneous {
+                // Most readings of M-Bus and wireless M-Bus meters: one copy.
+                raw(#","storage":0,"tariff":0,"subunit":0,"function":"instantaneous""#)
+            } else {
+                if let s = storage { int(#","storage":"#, s) }
+                if let t = tariff { int(#","tariff":"#, t) }
+                if let s = subunit { int(#","subunit":"#, s) }
+                if let f = function { name(#","function":"#, JSONLineWriter.literal(f)) }
+            }
             if let i = record { int(#","record":"#, i) }
             if let n = note { string(#","note":"#, n) }
         }
@@ -266,9 +271,20 @@ public struct JSONLineWriter {
         }
 
         mutating func provenance(_ prov: Provenance) {
+            provenanceHead(prov)
+            provenanceFrame(prov.frame)
+        }
+
+        /// `,"protocol":…,"source":…,"frame":`: what the records of one input share.
+        mutating func provenanceHead(_ prov: Provenance) {
             name(#","protocol":"#, JSONLineWriter.literal(prov.protocolID))
             string(#","source":"#, prov.source)
-            int(#","frame":"#, prov.frame)
+            raw(#","frame":"#)
+        }
+
+        /// The frame index after `provenanceHead`, and the end of the record.
+        mutating func provenanceFrame(_ frame: Int) {
+            int("", frame)
             close()
         }
     }
@@ -331,10 +347,16 @@ public struct JSONLineWriter {
                 return
             }
             var i = 0
-            while i + 16 < n {
+            while i + 32 < n {
+                let a = s.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+                let b = s.loadUnaligned(fromByteOffset: i + 16, as: SIMD16<UInt8>.self)
+                t.storeBytes(of: a, toByteOffset: i, as: SIMD16<UInt8>.self)
+                t.storeBytes(of: b, toByteOffset: i + 16, as: SIMD16<UInt8>.self)
+                i += 32
+            }
+            if i + 16 < n {
                 t.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self), toByteOffset: i,
                              as: SIMD16<UInt8>.self)
-                i += 16
             }
             t.storeBytes(of: s.loadUnaligned(fromByteOffset: n - 16, as: SIMD16<UInt8>.self), toByteOffset: n - 16,
                          as: SIMD16<UInt8>.self)

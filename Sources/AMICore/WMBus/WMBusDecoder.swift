@@ -337,7 +337,7 @@ public enum WMBusDecoder {
         var c = ByteCursor(plain, layer: .mbusApplication)
         let info = MBusDataRecord.FrameInfo(bigEndian: false, zone: context.options.meterTimeZone)
         let readsAsRecords = macOK == true || (try? MBusDataRecord.decodeAll(
-            &c, frame: info, times: MBusDataRecord.FrameTimes(points: [], receiveTime: nil), into: &scratch)) != nil
+            &c, frame: info, times: MBusDataRecord.FrameTimes(points: .init(), receiveTime: nil), into: &scratch)) != nil
         guard readsAsRecords else {
             throw wrongKey(meter, at: start, "the deciphered data is neither 2F2F nor data records")
         }
