@@ -73,6 +73,8 @@ public struct StreamState: Sendable {
     public var dlms: DLMSStreamDecoder
     public var wmbus = WMBusStreamState()
     public var modbus = ModbusStreamState()
+    /// The wired M-Bus record layouts seen so far.
+    let mbusLayouts = MBusLayoutCache()
 
     public init(options: DecodeOptions) {
         dlms = DLMSStreamDecoder(security: options.dlmsSecurity)
@@ -141,7 +143,7 @@ public enum Codecs {
         case .dlms: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in
             try state.dlms.decode(frame, context: context, plain: context.plain, into: &o)
         }
-        case .mbus: try MBusDecoder.decode(frame, context: context, into: &out)
+        case .mbus: try MBusDecoder.decode(frame, context: context, layouts: state.mbusLayouts, into: &out)
         case .wmbus: try WMBusDecoder.decode(frame, context: context, state: &state.wmbus, into: &out)
         case .sml: try SMLDecoder.decode(frame, context: context, into: &out)
         case .dsmr: try out.collect { (o: inout DecodeOutput) throws(DecodeError) in

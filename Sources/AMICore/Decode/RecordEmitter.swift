@@ -13,6 +13,8 @@ public protocol RecordEmitter {
     mutating func reading(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?, time: UTCTime?,
                           storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?, record: Int?,
                           note: String?)
+    /// A reading of the meter set last by `setMeter`, with the fields of `template`.
+    mutating func reading(_ template: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int)
     /// A whole record: an event, or a reading with its own meter and provenance.
     mutating func record(_ record: Record)
     /// Something that did not stop the frame (such as a checksum mismatch under `ignoreChecksums`).
@@ -22,6 +24,11 @@ public protocol RecordEmitter {
 }
 
 extension RecordEmitter {
+    public mutating func reading(_ t: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int) {
+        reading(quantity: t.quantity, obis: t.obis, value: value, unit: t.unit, time: time, storage: t.storage,
+                tariff: t.tariff, subunit: t.subunit, function: t.function, record: record, note: t.note)
+    }
+
     public mutating func collect(_ decode: (inout DecodeOutput) throws(DecodeError) -> Void) throws(DecodeError) {
         var out = DecodeOutput()
         try decode(&out)

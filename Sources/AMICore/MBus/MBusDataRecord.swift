@@ -203,7 +203,7 @@ enum MBusDataRecord {
     /// `out`, each with the time `times` gives its storage. A record that cannot be decoded stops
     /// the frame: the error names the record and points at its DIF.
     static func decodeAll<E: RecordEmitter>(_ c: inout ByteCursor, frame info: FrameInfo, times: FrameTimes,
-                                            into out: inout E) throws(DecodeError) {
+                                            layouts: MBusLayoutCache, into out: inout E) throws(DecodeError) {
         var index = 0
         while !c.isAtEnd {
             let difOffset = c.offset
@@ -235,7 +235,7 @@ enum MBusDataRecord {
             var stage: StaticString = "DIF"
             do {
                 try decodeRecord(&c, dif: dif, difOffset: difOffset, index: index, stage: &stage, frame: info,
-                                 times: times, into: &out)
+                                 times: times, layouts: layouts, into: &out)
             } catch {
                 if case .needMore = error.kind {
                     throw DecodeError(.mbusApplication, at: difOffset, .malformed,
@@ -249,9 +249,44 @@ enum MBusDataRecord {
 
     // MARK: - one record
 
+    /// Decodes one record after its DIF: the layout its DIB and VIB give (from `layouts` when the
+    /// same DIB and VIB came before), then its data.
     private static func decodeRecord<E: RecordEmitter>(_ c: inout ByteCursor, dif: UInt8, difOffset: Int, index: Int,
                                                        stage: inout StaticString, frame info: FrameInfo,
-                                                       times: FrameTimes, into out: inout E) throws(DecodeError) {
+                                                       times: FrameTimes, layouts: MBusLayoutCache,
+                                                       into out: inout E) throws(DecodeError) {
+        let key = MBusLayoutCache.key(c.bytes, at: c.position - 1, end: c.end)
+        let layout: MBusRecordLayout
+        if let known = layouts[key] {
+            layout = known
+            try c.skip(layout.length - 1)
+        } else {
+            layout = try parseLayout(&c, dif: dif, difOffset: difOffset, index: index, stage: &stage, frame: info)
+            if key != 0 { layouts.insert(layout, key: key) }
+        }
+        stage = "data"
+        var dataNote: String? = nil
+        guard var value = try decodeData(&c, layout, dif: dif, difOffset: difOffset, index: index, frame: info,
+                                         note: &dataNote) else { return }
+        if layout.secret { value = .text("withheld") }
+        let t = layout.template
+        let time = times.time(storage: layout.storage, subunit: layout.subunit)
+        guard let extra = dataNote else {
+            out.reading(t, value: value, time: time, record: index)
+            return
+        }
+        // A note the data adds goes before the secret's (the order the checks run in).
+        var note = layout.headerNote.map { $0 + "; " + extra } ?? extra
+        if layout.secret { note += "; secret not printed" }
+        out.reading(quantity: t.quantity, obis: t.obis, value: value, unit: t.unit, time: time, storage: t.storage,
+                    tariff: t.tariff, subunit: t.subunit, function: t.function, record: index, note: note)
+    }
+
+    /// The layout of a record from its DIB and VIB (the cursor just after the DIF): EN 13757-3
+    /// "Data information block" and "Value information block".
+    static func parseLayout(_ c: inout ByteCursor, dif: UInt8, difOffset: Int, index: Int,
+                            stage: inout StaticString, frame info: FrameInfo) throws(DecodeError) -> MBusRecordLayout {
+        let start = c.position - 1
         // DIB: DIF bit 6 is storage bit 0; each DIFE adds 4 storage bits, 2 tariff bits and 1
         // subunit bit (EN 13757-3 "Data information block").
         var storage = Int((dif >> 6) & 1), tariff = 0, subunit = 0
@@ -359,10 +394,6 @@ enum MBusDataRecord {
             addNote("vife " + Hex.string(manufacturerBytes))
         }
 
-        // Data (EN 13757-3:2018 Table 4, "Coding of the data field").
-        stage = "data"
-        let coding = dif & 0x0F
-        var value: ReadingValue
         var quantity = entries[at].quantity
         var unit = entries[at].unit
         var factor = Int64(entries[at].factor)
@@ -389,11 +420,28 @@ enum MBusDataRecord {
             default: break
             }
         }
+        let secret = entries[at].secret
+        let template = ReadingTemplate(
+            quantity: quantity, unit: unit, storage: storage, tariff: tariff, subunit: subunit, function: function,
+            note: secret ? (note.map { $0 + "; secret not printed" } ?? "secret not printed") : note)
+        return MBusRecordLayout(length: c.position - start, coding: dif & 0x0F, kind: kind, isDate: isDate,
+                                secret: secret, storage: storage, subunit: subunit, exponent: exponent,
+                                factor: factor, headerNote: note, template: template)
+    }
 
+    /// The value of a record's data (EN 13757-3:2018 Table 4, "Coding of the data field"); nil for
+    /// no data. Adds to `note` what the data says about itself (invalid BCD, a date sent as a number).
+    private static func decodeData(_ c: inout ByteCursor, _ layout: MBusRecordLayout, dif: UInt8, difOffset: Int,
+                                   index: Int, frame info: FrameInfo,
+                                   note: inout String?) throws(DecodeError) -> ReadingValue? {
+        func addNote(_ s: String) { note = note.map { $0 + "; " + s } ?? s }
+        let coding = layout.coding, kind = layout.kind, isDate = layout.isDate
+        let exponent = layout.exponent, factor = layout.factor
+        var value: ReadingValue
         switch coding {
         case 0x0, 0x8:
             // No data, or a selection for readout (a master's request): nothing to report.
-            return
+            return nil
         case 0x1, 0x2, 0x3, 0x4, 0x6, 0x7:
             let size = coding == 0x6 ? 6 : (coding == 0x7 ? 8 : Int(coding))
             let r = try c.range(size)
@@ -445,16 +493,7 @@ enum MBusDataRecord {
                               "record \(index): DIF \(Hex.byte(dif)) codes no data")
         }
         if isDate, case .number = value { addNote("unexpected data coding for a date") }
-        // Access codes and passwords (VIF FD 0x12-0x16) are secrets: their presence is reported,
-        // never their value.
-        if entries[at].secret {
-            value = .text("withheld")
-            addNote("secret not printed")
-        }
-
-        out.reading(quantity: quantity, obis: nil, value: value, unit: unit,
-                    time: times.time(storage: storage, subunit: subunit), storage: storage, tariff: tariff,
-                    subunit: subunit, function: function, record: index, note: note)
+        return value
     }
 
     // MARK: - values

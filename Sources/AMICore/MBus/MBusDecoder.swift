@@ -8,6 +8,12 @@
 public enum MBusDecoder {
     public static func decode<E: RecordEmitter>(_ frame: [UInt8], context: FrameContext,
                                                 into out: inout E) throws(DecodeError) {
+        try decode(frame, context: context, layouts: MBusLayoutCache(), into: &out)
+    }
+
+    /// Decodes with the record layouts a stream has seen so far (`StreamState`).
+    static func decode<E: RecordEmitter>(_ frame: [UInt8], context: FrameContext, layouts: MBusLayoutCache,
+                                         into out: inout E) throws(DecodeError) {
         guard let start = frame.first else {
             throw DecodeError(.mbusLink, at: 0, .malformed, "empty frame")
         }
@@ -25,7 +31,7 @@ public enum MBusDecoder {
             }
             try checkSum(frame, 1..<3, at: 3, context: context, into: &out)
         case 0x68:
-            try decodeLong(frame, context: context, into: &out)
+            try decodeLong(frame, context: context, layouts: layouts, into: &out)
         default:
             throw DecodeError(.mbusLink, at: 0, .malformed, "\(Hex.byte(start)) is not an M-Bus start byte")
         }
@@ -53,6 +59,7 @@ public enum MBusDecoder {
     /// Control (L = 3) and long frames `68 L L 68 C A CI data CS 16` (EN 13757-2); the checksum
     /// covers C, A, CI and the data.
     private static func decodeLong<E: RecordEmitter>(_ frame: [UInt8], context: FrameContext,
+                                                     layouts: MBusLayoutCache,
                                                      into out: inout E) throws(DecodeError) {
         guard frame.count >= 4 else {
             throw DecodeError(.mbusLink, at: frame.count, .malformed, "long frame cut short at \(frame.count) bytes")
@@ -82,13 +89,13 @@ public enum MBusDecoder {
         switch ci {
         case 0x72, 0x76:
             try decodeVariable(frame, data: data, header: .long, bigEndian: ci == 0x76, address: address,
-                               context: context, into: &out)
+                               context: context, layouts: layouts, into: &out)
         case 0x7A:
             try decodeVariable(frame, data: data, header: .short, bigEndian: false, address: address,
-                               context: context, into: &out)
+                               context: context, layouts: layouts, into: &out)
         case 0x78:
             try decodeVariable(frame, data: data, header: .none, bigEndian: false, address: address,
-                               context: context, into: &out)
+                               context: context, layouts: layouts, into: &out)
         case 0x73, 0x77:
             try decodeFixed(frame, data: data, bigEndian: ci == 0x77, context: context, into: &out)
         case 0x70:
@@ -161,6 +168,7 @@ public enum MBusDecoder {
     /// sends the header fields and multi-byte values most significant byte first.
     private static func decodeVariable<E: RecordEmitter>(_ frame: [UInt8], data: Range<Int>, header: HeaderKind,
                                                          bigEndian: Bool, address: UInt8, context: FrameContext,
+                                                         layouts: MBusLayoutCache,
                                                          into out: inout E) throws(DecodeError) {
         let meter: String
         let medium: String?
@@ -203,7 +211,7 @@ public enum MBusDecoder {
         let times = MBusDataRecord.FrameTimes(
             points: MBusDataRecord.scanTimePoints(frame, records, bigEndian: bigEndian, zone: info.zone),
             receiveTime: context.receiveTime)
-        try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, into: &out)
+        try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, layouts: layouts, into: &out)
         if let s = status {
             MBusHeader.statusEvents(s, manufacturerMask: 0xE0, meter: meter, time: times.now, provenance: provenance,
                                     into: &out)

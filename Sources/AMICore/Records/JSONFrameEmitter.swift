@@ -86,6 +86,27 @@ extension JSONLineWriter {
             records += 1
         }
 
+        public mutating func reading(_ t: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int) {
+            var bound = 100 + headCount + tailCount + t.json.count
+            switch value {
+            case .number(let d): bound += d.maxTextLength
+            case .text(let s): bound += JSONBytes.stringBound(s)
+            }
+            var e = JSONBytes(writer.output.reserve(bound), writer.lastTime)
+            e.copy(headStart, headCount)
+            let j = t.json.baseAddress!
+            e.copy(j, t.valueAt)
+            e.value(value)
+            e.copy(j + t.valueAt, t.timeAt - t.valueAt)
+            if let time { e.time(#","time":"#, time) }
+            e.copy(j + t.timeAt, t.recordAt - t.timeAt)
+            e.int("", record)
+            e.copy(j + t.recordAt, t.json.count - t.recordAt)
+            e.copy(tailStart, tailCount)
+            writer.output.commit(e.k)
+            records += 1
+        }
+
         public mutating func record(_ record: Record) {
             writer.write(record)
             records += 1

@@ -136,15 +136,40 @@ public struct JSONLineWriter {
         mutating func fields(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?, time: UTCTime?,
                              interval: Int? = nil, storage: Int?, tariff: Int?, subunit: Int?,
                              function: RecordFunction?, record: Int?, note: String?) {
+            quantityFields(quantity, obis: obis)
+            self.value(value)
+            unitField(unit)
+            if let t = time { self.time(#","time":"#, t) }
+            if let i = interval { int(#","interval":"#, i) }
+            layoutFields(storage: storage, tariff: tariff, subunit: subunit, function: function)
+            if let i = record { int(#","record":"#, i) }
+            noteField(note)
+        }
+
+        /// `,"quantity":…` and `,"obis":…`: a reading's fields before its value.
+        @inline(__always)
+        mutating func quantityFields(_ quantity: Quantity, obis: String?) {
             vocabulary(#","quantity":"#, quantity.name)
             if let o = obis { string(#","obis":"#, o) }
+        }
+
+        /// `,"value":…` or `,"text":…`.
+        @inline(__always)
+        mutating func value(_ value: ReadingValue) {
             switch value {
             case .number(let d): decimal(#","value":"#, d)
             case .text(let t): string(#","text":"#, t)
             }
+        }
+
+        @inline(__always)
+        mutating func unitField(_ unit: Unit?) {
             if let u = unit { vocabulary(#","unit":"#, u.name) }
-            if let t = time { self.time(#","time":"#, t) }
-            if let i = interval { int(#","interval":"#, i) }
+        }
+
+        /// `,"storage":…` to `,"function":…`.
+        @inline(__always)
+        mutating func layoutFields(storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?) {
             if storage == 0, tariff == 0, subunit == 0, function == .instantaneous {
                 // Most readings of M-Bus and wireless M-Bus meters: one copy.
                 raw(#","storage":0,"tariff":0,"subunit":0,"function":"instantaneous""#)
@@ -154,7 +179,10 @@ public struct JSONLineWriter {
                 if let s = subunit { int(#","subunit":"#, s) }
                 if let f = function { name(#","function":"#, JSONLineWriter.literal(f)) }
             }
-            if let i = record { int(#","record":"#, i) }
+        }
+
+        @inline(__always)
+        mutating func noteField(_ note: String?) {
             if let n = note { string(#","note":"#, n) }
         }
 

@@ -4,6 +4,8 @@
 public struct WMBusStreamState: Sendable {
     /// The DIF/VIF bytes of full frames, by the CRC of those bytes.
     var formats: [UInt16: [UInt8]] = [:]
+    /// The layouts of the data records seen so far.
+    let layouts = MBusLayoutCache()
 
     public init() {}
 }
@@ -337,7 +339,8 @@ public enum WMBusDecoder {
         var c = ByteCursor(plain, layer: .mbusApplication)
         let info = MBusDataRecord.FrameInfo(bigEndian: false, zone: context.options.meterTimeZone)
         let readsAsRecords = macOK == true || (try? MBusDataRecord.decodeAll(
-            &c, frame: info, times: MBusDataRecord.FrameTimes(points: .init(), receiveTime: nil), into: &scratch)) != nil
+            &c, frame: info, times: MBusDataRecord.FrameTimes(points: .init(), receiveTime: nil),
+            layouts: MBusLayoutCache(), into: &scratch)) != nil
         guard readsAsRecords else {
             throw wrongKey(meter, at: start, "the deciphered data is neither 2F2F nor data records")
         }
@@ -360,7 +363,7 @@ public enum WMBusDecoder {
             receiveTime: context.receiveTime)
         var cursor = ByteCursor(frame, start: range.lowerBound, end: range.upperBound, layer: .mbusApplication)
         do {
-            try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, into: &out)
+            try MBusDataRecord.decodeAll(&cursor, frame: info, times: times, layouts: state.layouts, into: &out)
         } catch {
             guard cutShortAllowed, error.layer == .mbusApplication,
                   MBusDataRecord.runsPastEnd(frame, at: error.offset, end: range.upperBound) else { throw error }

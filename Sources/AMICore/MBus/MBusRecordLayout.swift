@@ -1,0 +1,116 @@
+/// What a data record's DIB and VIB say (EN 13757-3 "Data information block", "Value information
+/// block"): how to read its data and, as a `ReadingTemplate`, every field of its reading but the
+/// value and the time.
+final class MBusRecordLayout: Sendable {
+    /// Bytes of the DIF, DIFEs, VIF and VIB extensions (and a plain-text unit).
+    let length: Int
+    /// The DIF's data field (EN 13757-3:2018 Table 4).
+    let coding: UInt8
+    let kind: MBusVIFEntry.Kind
+    /// The value is a date or date and time (by the VIF or a combinable VIFE).
+    let isDate: Bool
+    /// An access code or password: reported as withheld.
+    let secret: Bool
+    let storage: Int
+    let subunit: Int
+    /// The value in its base unit is `coded × factor × 10^exponent`.
+    let exponent: Int
+    let factor: Int64
+    /// The note the DIB and VIB give, before what the data or the secret add.
+    let headerNote: String?
+    let template: ReadingTemplate
+
+    init(length: Int, coding: UInt8, kind: MBusVIFEntry.Kind, isDate: Bool, secret: Bool, storage: Int,
+         subunit: Int, exponent: Int, factor: Int64, headerNote: String?, template: ReadingTemplate) {
+        self.length = length
+        self.coding = coding
+        self.kind = kind
+        self.isDate = isDate
+        self.secret = secret
+        self.storage = storage
+        self.subunit = subunit
+        self.exponent = exponent
+        self.factor = factor
+        self.headerNote = headerNote
+        self.template = template
+    }
+}
+
+/// The layouts of the DIBs and VIBs seen so far in a stream, by their bytes. A meter sends the same
+/// records in every telegram, and a fleet has few kinds of meter, so most records find their
+/// layout here instead of being parsed and their reading's JSON fields written anew.
+///
+/// Holds at most `capacity` layouts (later ones are parsed each time); keys are DIBs and VIBs of
+/// up to 7 bytes without a plain-text unit. Used by one decoding thread at a time.
+final class MBusLayoutCache: @unchecked Sendable {
+    static let capacity = 1024
+    private static let slots = 2048         // a power of two, twice the capacity
+
+    // Open addressing by the key; 0 marks an empty slot (a key is never 0: it holds its length).
+    @exclusivity(unchecked) private var keys = [UInt64](repeating: 0, count: slots)
+    @exclusivity(unchecked) private var entries = [MBusRecordLayout?](repeating: nil, count: slots)
+    @exclusivity(unchecked) private(set) var count = 0
+
+    init() {}
+
+    /// The key of the DIB and VIB starting at `bytes[start]`: their bytes and, in the top byte,
+    /// their length. 0 when they cannot be a key: longer than 7 bytes, running past `end`, or with
+    /// a plain-text VIF (its text follows the VIF).
+    static func key(_ bytes: [UInt8], at start: Int, end: Int) -> UInt64 {
+        let limit = min(end, bytes.count, start + 7)
+        var i = start
+        var key: UInt64 = 0
+        var shift: UInt64 = 0
+        var inVIB = false
+        // The DIF and its DIFEs, then the VIF and its VIFEs: each chain ends at a byte without the
+        // extension bit.
+        while true {
+            guard i >= 0, i < limit else { return 0 }
+            let b = bytes[i]
+            key |= UInt64(b) << shift
+            shift += 8
+            i += 1
+            if b & 0x80 == 0 {
+                if inVIB { break }
+                inVIB = true
+                guard i < limit else { return 0 }
+                let vif = bytes[i]
+                if vif & 0x7F == 0x7C { return 0 }      // a plain-text unit follows the VIF
+                key |= UInt64(vif) << shift
+                shift += 8
+                i += 1
+                if vif & 0x80 == 0 { break }
+            }
+        }
+        return key | UInt64(i - start) << 56
+    }
+
+    @inline(__always)
+    private static func slot(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 53)   // the top 11 bits: 0..<2048
+    }
+
+    /// The layout stored under `key`; nil for none (and for key 0).
+    subscript(key: UInt64) -> MBusRecordLayout? {
+        guard key != 0 else { return nil }
+        var s = Self.slot(key)
+        while keys[s] != 0 {
+            if keys[s] == key { return entries[s] }
+            s = (s + 1) & (Self.slots - 1)
+        }
+        return nil
+    }
+
+    /// Keeps `layout` under `key` while there is room.
+    func insert(_ layout: MBusRecordLayout, key: UInt64) {
+        guard key != 0, count < Self.capacity, Int(key >> 56) == layout.length else { return }
+        var s = Self.slot(key)
+        while keys[s] != 0 {
+            if keys[s] == key { return }
+            s = (s + 1) & (Self.slots - 1)
+        }
+        keys[s] = key
+        entries[s] = layout
+        count += 1
+    }
+}
