@@ -89,13 +89,13 @@ import Testing
         var stage: StaticString = "DIF"
         let layout = try MBusDataRecord.parseLayout(&c, dif: 0x0C, difOffset: 0, index: 0, stage: &stage,
                                                     frame: .init(bigEndian: false, zone: DecodeOptions().meterTimeZone))
-        #expect(layout.length == 2)
+        #expect(layout.shape.length == 2)
         let cache = MBusLayoutCache()
         let keys = (0..<(MBusLayoutCache.capacity + 10)).map { UInt64($0) << 16 | 0x130C | 2 << 56 }
         for k in keys { cache.insert(layout, key: k) }
         #expect(cache.count == MBusLayoutCache.capacity)
-        #expect(cache[keys[0]] === layout)
-        #expect(cache[keys[MBusLayoutCache.capacity - 1]] === layout)
+        #expect(cache[keys[0]]?.takeUnretainedValue() === layout)
+        #expect(cache[keys[MBusLayoutCache.capacity - 1]]?.takeUnretainedValue() === layout)
         #expect(cache[keys.last!] == nil)
         #expect(cache[0] == nil)
         let fresh = MBusLayoutCache()

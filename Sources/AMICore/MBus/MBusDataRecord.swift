@@ -256,28 +256,37 @@ enum MBusDataRecord {
                                                        times: FrameTimes, layouts: MBusLayoutCache,
                                                        into out: inout E) throws(DecodeError) {
         let key = MBusLayoutCache.key(c.bytes, at: c.position - 1, end: c.end)
-        let layout: MBusRecordLayout
-        if let known = layouts[key] {
-            layout = known
-            try c.skip(layout.length - 1)
+        let cached = layouts[key]
+        var parsed: MBusRecordLayout? = nil
+        let shape: MBusRecordLayout.Shape
+        if let known = cached {
+            shape = known._withUnsafeGuaranteedRef { $0.shape }
+            try c.skip(shape.length - 1)
         } else {
-            layout = try parseLayout(&c, dif: dif, difOffset: difOffset, index: index, stage: &stage, frame: info)
+            let layout = try parseLayout(&c, dif: dif, difOffset: difOffset, index: index, stage: &stage, frame: info)
             if key != 0 { layouts.insert(layout, key: key) }
+            shape = layout.shape
+            parsed = layout
         }
         stage = "data"
         var dataNote: String? = nil
-        guard var value = try decodeData(&c, layout, dif: dif, difOffset: difOffset, index: index, frame: info,
+        guard var value = try decodeData(&c, shape, dif: dif, difOffset: difOffset, index: index, frame: info,
                                          note: &dataNote) else { return }
-        if layout.secret { value = .text("withheld") }
+        if shape.secret { value = .text("withheld") }
+        let time = times.time(storage: shape.storage, subunit: shape.subunit)
+        if let known = cached, dataNote == nil {
+            known._withUnsafeGuaranteedRef { out.reading($0.template, value: value, time: time, record: index) }
+            return
+        }
+        let layout = parsed ?? cached!.takeUnretainedValue()
         let t = layout.template
-        let time = times.time(storage: layout.storage, subunit: layout.subunit)
         guard let extra = dataNote else {
             out.reading(t, value: value, time: time, record: index)
             return
         }
         // A note the data adds goes before the secret's (the order the checks run in).
         var note = layout.headerNote.map { $0 + "; " + extra } ?? extra
-        if layout.secret { note += "; secret not printed" }
+        if shape.secret { note += "; secret not printed" }
         out.reading(quantity: t.quantity, obis: t.obis, value: value, unit: t.unit, time: time, storage: t.storage,
                     tariff: t.tariff, subunit: t.subunit, function: t.function, record: index, note: note)
     }
@@ -424,14 +433,15 @@ enum MBusDataRecord {
         let template = ReadingTemplate(
             quantity: quantity, unit: unit, storage: storage, tariff: tariff, subunit: subunit, function: function,
             note: secret ? (note.map { $0 + "; secret not printed" } ?? "secret not printed") : note)
-        return MBusRecordLayout(length: c.position - start, coding: dif & 0x0F, kind: kind, isDate: isDate,
-                                secret: secret, storage: storage, subunit: subunit, exponent: exponent,
-                                factor: factor, headerNote: note, template: template)
+        let shape = MBusRecordLayout.Shape(length: c.position - start, coding: dif & 0x0F, kind: kind, isDate: isDate,
+                                           secret: secret, storage: storage, subunit: subunit, exponent: exponent,
+                                           factor: factor)
+        return MBusRecordLayout(shape, headerNote: note, template: template)
     }
 
     /// The value of a record's data (EN 13757-3:2018 Table 4, "Coding of the data field"); nil for
     /// no data. Adds to `note` what the data says about itself (invalid BCD, a date sent as a number).
-    private static func decodeData(_ c: inout ByteCursor, _ layout: MBusRecordLayout, dif: UInt8, difOffset: Int,
+    private static func decodeData(_ c: inout ByteCursor, _ layout: MBusRecordLayout.Shape, dif: UInt8, difOffset: Int,
                                    index: Int, frame info: FrameInfo,
                                    note: inout String?) throws(DecodeError) -> ReadingValue? {
         func addNote(_ s: String) { note = note.map { $0 + "; " + s } ?? s }

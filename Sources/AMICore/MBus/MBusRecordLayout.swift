@@ -2,35 +2,31 @@
 /// block"): how to read its data and, as a `ReadingTemplate`, every field of its reading but the
 /// value and the time.
 final class MBusRecordLayout: Sendable {
-    /// Bytes of the DIF, DIFEs, VIF and VIB extensions (and a plain-text unit).
-    let length: Int
-    /// The DIF's data field (EN 13757-3:2018 Table 4).
-    let coding: UInt8
-    let kind: MBusVIFEntry.Kind
-    /// The value is a date or date and time (by the VIF or a combinable VIFE).
-    let isDate: Bool
-    /// An access code or password: reported as withheld.
-    let secret: Bool
-    let storage: Int
-    let subunit: Int
-    /// The value in its base unit is `coded × factor × 10^exponent`.
-    let exponent: Int
-    let factor: Int64
+    /// What reading the data takes.
+    struct Shape {
+        /// Bytes of the DIF, DIFEs, VIF and VIB extensions (and a plain-text unit).
+        var length: Int
+        /// The DIF's data field (EN 13757-3:2018 Table 4).
+        var coding: UInt8
+        var kind: MBusVIFEntry.Kind
+        /// The value is a date or date and time (by the VIF or a combinable VIFE).
+        var isDate: Bool
+        /// An access code or password: reported as withheld.
+        var secret: Bool
+        var storage: Int
+        var subunit: Int
+        /// The value in its base unit is `coded × factor × 10^exponent`.
+        var exponent: Int
+        var factor: Int64
+    }
+
+    let shape: Shape
     /// The note the DIB and VIB give, before what the data or the secret add.
     let headerNote: String?
     let template: ReadingTemplate
 
-    init(length: Int, coding: UInt8, kind: MBusVIFEntry.Kind, isDate: Bool, secret: Bool, storage: Int,
-         subunit: Int, exponent: Int, factor: Int64, headerNote: String?, template: ReadingTemplate) {
-        self.length = length
-        self.coding = coding
-        self.kind = kind
-        self.isDate = isDate
-        self.secret = secret
-        self.storage = storage
-        self.subunit = subunit
-        self.exponent = exponent
-        self.factor = factor
+    init(_ shape: Shape, headerNote: String?, template: ReadingTemplate) {
+        self.shape = shape
         self.headerNote = headerNote
         self.template = template
     }
@@ -48,10 +44,15 @@ final class MBusLayoutCache: @unchecked Sendable {
 
     // Open addressing by the key; 0 marks an empty slot (a key is never 0: it holds its length).
     @exclusivity(unchecked) private var keys = [UInt64](repeating: 0, count: slots)
-    @exclusivity(unchecked) private var entries = [MBusRecordLayout?](repeating: nil, count: slots)
+    // Retained here (released in deinit), handed out unretained: a lookup costs no reference count.
+    @exclusivity(unchecked) private var entries = [Unmanaged<MBusRecordLayout>?](repeating: nil, count: slots)
     @exclusivity(unchecked) private(set) var count = 0
 
     init() {}
+
+    deinit {
+        for e in entries { e?.release() }
+    }
 
     /// The key of the DIB and VIB starting at `bytes[start]`: their bytes and, in the top byte,
     /// their length. 0 when they cannot be a key: longer than 7 bytes, running past `end`, or with
@@ -90,8 +91,8 @@ final class MBusLayoutCache: @unchecked Sendable {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 53)   // the top 11 bits: 0..<2048
     }
 
-    /// The layout stored under `key`; nil for none (and for key 0).
-    subscript(key: UInt64) -> MBusRecordLayout? {
+    /// The layout stored under `key`; nil for none (and for key 0). It lives as long as the cache.
+    subscript(key: UInt64) -> Unmanaged<MBusRecordLayout>? {
         guard key != 0 else { return nil }
         var s = Self.slot(key)
         while keys[s] != 0 {
@@ -103,14 +104,14 @@ final class MBusLayoutCache: @unchecked Sendable {
 
     /// Keeps `layout` under `key` while there is room.
     func insert(_ layout: MBusRecordLayout, key: UInt64) {
-        guard key != 0, count < Self.capacity, Int(key >> 56) == layout.length else { return }
+        guard key != 0, count < Self.capacity, Int(key >> 56) == layout.shape.length else { return }
         var s = Self.slot(key)
         while keys[s] != 0 {
             if keys[s] == key { return }
             s = (s + 1) & (Self.slots - 1)
         }
         keys[s] = key
-        entries[s] = layout
+        entries[s] = Unmanaged.passRetained(layout)
         count += 1
     }
 }
