@@ -108,15 +108,14 @@ public enum RegistryFormat: String, Sendable, CaseIterable { case csv, jsonl }
 extension MeterStore {
     // MARK: export
 
-    /// The registry's meters (or the one named `identity`), by identity.
+    /// The registry's meters (or the one named `identity`, found through the index), by identity.
     public func meters(identity: String? = nil) throws -> [MeterEntry] {
         let s = try db.statement("""
             SELECT m.identity, m.protocol, m.address, m.medium, m.multiplier, m.installed, m.removed, m.status, n.path, r.identity,
                 m.groups, m.read_options
             FROM meter m LEFT JOIN node n ON n.id = m.node LEFT JOIN meter r ON r.id = m.replaces
-            WHERE ?1 IS NULL OR m.identity = ?1 ORDER BY m.identity
-            """)
-        try s.bind(1, identity)
+            """ + (identity == nil ? " ORDER BY m.identity" : " WHERE m.identity = ?"))
+        if let identity { try s.bind(1, identity) }
         var out: [MeterEntry] = []
         while try s.step() {
             var e = MeterEntry(identity: s.text(0) ?? "")
