@@ -111,7 +111,8 @@ extension AMIBill {
 
     struct AccountCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "account", abstract: "Open accounts and change their tariff.", subcommands: [Add.self, SetTariff.self])
+            commandName: "account", abstract: "Open accounts, import and export them, change their tariff.",
+            subcommands: [Add.self, Import.self, Export.self, SetTariff.self])
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Open an account on a registered meter.")
@@ -141,6 +142,59 @@ extension AMIBill {
                     let d = try debt.map { try money($0, t, "--debt") } ?? 0
                     try billing.addAccount(name: name, meter: meter, tariff: tariff, prepaid: prepaid, contact: contact,
                                            opened: opened, debt: d, run: run)
+                    return .ok
+                }
+            }
+        }
+
+        struct Import: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Open or update accounts from CSV or JSON-lines files, all in one transaction.")
+
+            @Argument(help: "Account files; '-' or none means stdin.")
+            var files: [String] = []
+            @Option(name: .long, help: "csv or jsonl (default: from the file name, else jsonl).")
+            var format: String?
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var common: CommonOptions
+
+            func run() throws {
+                ToolMain.prepare()
+                var status = ExitStatus.ok
+                let inputs = try RegistryFile.read(files, format: format, diagnostics: diagnostics, status: &status)
+                let billing = database.open()
+                recorded(billing) { run in
+                    let r = try billing.importAccounts(inputs.map { ($0.text, $0.format) }, now: MeterStore.now(), run: run,
+                                                       strict: common.strict) { index, line, message in
+                        diagnostics.report("\(inputs[index].name):\(line)", message)
+                    }
+                    diagnostics.report(nil, "accounts: \(r.added) added, \(r.updated) updated, \(r.unchanged) unchanged"
+                                       + (r.rejected > 0 ? ", \(r.rejected) refused" : ""))
+                    return max(status, r.rejected > 0 ? .dataError : .ok)
+                }
+            }
+        }
+
+        struct Export: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Write the accounts to stdout, as account import reads them.")
+
+            @Option(name: .long, help: "csv or jsonl.")
+            var format: String = "jsonl"
+            @OptionGroup var database: DatabaseOptions
+
+            func run() throws {
+                ToolMain.prepare()
+                guard let fmt = RegistryFormat(rawValue: format) else { throw ValidationError("--format is csv or jsonl") }
+                let billing = BillingStore(store: database.open(diagnostics, readOnly: true))
+                reporting(billing) {
+                    let text = try billing.exportAccounts(format: fmt)
+                    do {
+                        try CheckedOutput().write(text)
+                    } catch is OutputClosed {
+                    } catch {
+                        diagnostics.report("stdout", "\(error)")
+                        return .ioError
+                    }
                     return .ok
                 }
             }

@@ -233,25 +233,15 @@ extension AMIStore {
             func run() throws {
                 ToolMain.prepare()
                 let diagnostics = Diagnostics(program: "ami-store")
-                if let f = format, RegistryFormat(rawValue: f) == nil { throw ValidationError("--format is csv or jsonl") }
-                let store = database.open(diagnostics)
                 var status = ExitStatus.ok
+                let inputs = try RegistryFile.read(files, format: format, diagnostics: diagnostics, status: &status)
+                let store = database.open(diagnostics)
                 do {
                     let run = try store.beginRun(command: (["ami-store"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
                     var changed = 0
-                    for file in files.isEmpty ? ["-"] : files {
-                        let input = InputFile(file)
-                        var bytes: [UInt8] = []
-                        do {
-                            try input.read { bytes.append(contentsOf: $0); return true }
-                        } catch {
-                            diagnostics.report(input.displayName, "\(error)")
-                            status = max(status, .noInput)
-                            continue
-                        }
-                        let fmt = format.flatMap(RegistryFormat.init(rawValue:)) ?? (file.hasSuffix(".csv") ? .csv : .jsonl)
-                        changed += try store.importRegistry(String(decoding: bytes, as: UTF8.self), format: fmt, run: run) { line, message in
-                            diagnostics.report("\(input.displayName):\(line)", message)
+                    for input in inputs {
+                        changed += try store.importRegistry(input.text, format: input.format, run: run) { line, message in
+                            diagnostics.report("\(input.name):\(line)", message)
                             status = max(status, .dataError)
                         }
                     }

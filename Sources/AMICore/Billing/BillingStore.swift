@@ -80,9 +80,15 @@ public final class BillingStore {
     }
 
     public func account(_ name: String) throws -> Account {
+        guard let a = try findAccount(name) else { throw BillingError("no account '\(name)'") }
+        return a
+    }
+
+    /// The account of this name, or nil when there is none.
+    func findAccount(_ name: String) throws(SQLiteError) -> Account? {
         let s = try db.statement(Self.accountColumns + " WHERE a.name = ?")
         try s.bind(1, name)
-        guard try s.step() else { throw BillingError("no account '\(name)'") }
+        guard try s.step() else { return nil }
         let a = account(s)
         s.reset()
         return a
@@ -101,24 +107,32 @@ public final class BillingStore {
     public func addAccount(name: String, meter: String, tariff: String, prepaid: Bool, contact: String?,
                            opened: UTCTime, debt: Int64, run: Int64?) throws {
         let (_, t) = try self.tariff(tariff)
-        if prepaid && t.prepaid == nil { throw BillingError("tariff '\(tariff)' has no prepaid section for a prepaid account") }
-        try db.transaction {
-            guard let meterID = try db.scalar("SELECT id FROM meter WHERE identity = ?", [.text(meter)]) else {
-                throw BillingError("no meter '\(meter)' in the registry")
-            }
-            guard try db.scalar("SELECT id FROM account WHERE name = ?", [.text(name)]) == nil else {
-                throw BillingError("account '\(name)' exists already")
-            }
-            try db.run("INSERT INTO account(name, meter, tariff, mode, contact, opened, debited_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [.text(name), .integer(meterID), .text(tariff), .text(prepaid ? "prepaid" : "postpaid"),
-                        SQLiteValue(contact), .integer(opened.milliseconds),
-                        prepaid ? .integer(opened.milliseconds) : .null])
-            let id = db.lastInsertRowID
-            try store.audit(run: run, action: "insert", entity: "account", key: name, old: nil,
-                            new: "meter=\(meter) tariff=\(tariff) mode=\(prepaid ? "prepaid" : "postpaid")")
-            if debt > 0 {
-                try ledger(account: id, at: opened, kind: "debt", credit: 0, debt: debt, reference: "opening debt", run: run)
-            }
+        var entry = AccountEntry(name: name, meter: meter, tariff: tariff)
+        entry.prepaid = prepaid
+        entry.contact = contact
+        entry.debt = debt
+        try db.transaction { try insertAccount(entry, tariff: t, opened: opened, run: run) }
+    }
+
+    /// Inserts a new account in the caller's transaction, with its audit entry and its opening debt on
+    /// the ledger: the meter must be registered, the name new, and a prepaid account's tariff needs a
+    /// prepaid section.
+    func insertAccount(_ a: AccountEntry, tariff t: Tariff, opened: UTCTime, run: Int64?) throws {
+        if a.prepaid && t.prepaid == nil { throw BillingError("tariff '\(a.tariff)' has no prepaid section for a prepaid account") }
+        guard let meterID = try db.scalar("SELECT id FROM meter WHERE identity = ?", [.text(a.meter)]) else {
+            throw BillingError("no meter '\(a.meter)' in the registry")
+        }
+        guard try db.scalar("SELECT id FROM account WHERE name = ?", [.text(a.name)]) == nil else {
+            throw BillingError("account '\(a.name)' exists already")
+        }
+        try db.run("INSERT INTO account(name, meter, tariff, mode, contact, opened, debited_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [.text(a.name), .integer(meterID), .text(a.tariff), .text(a.mode), SQLiteValue(a.contact),
+                    .integer(opened.milliseconds), a.prepaid ? .integer(opened.milliseconds) : .null])
+        let id = db.lastInsertRowID
+        try store.audit(run: run, action: "insert", entity: "account", key: a.name, old: nil,
+                        new: "meter=\(a.meter) tariff=\(a.tariff) mode=\(a.mode)")
+        if a.debt > 0 {
+            try ledger(account: id, at: opened, kind: "debt", credit: 0, debt: a.debt, reference: AccountEntry.openingDebt, run: run)
         }
     }
 
@@ -126,11 +140,21 @@ public final class BillingStore {
     public func setTariff(account name: String, tariff: String, run: Int64?) throws {
         let a = try account(name)
         _ = try self.tariff(tariff)
-        try db.transaction {
-            try db.run("UPDATE account SET tariff = ? WHERE id = ?", [.text(tariff), .integer(a.id)])
-            try store.audit(run: run, action: "update", entity: "account.tariff", key: name, old: a.tariff, new: tariff)
-        }
+        try db.transaction { try changeAccount(a, .tariff, from: a.tariff, to: tariff, run: run) }
     }
+
+    /// Sets the tariff or the contact of an account in the caller's transaction, with an audit entry
+    /// (entity `account.tariff` or `account.contact`).
+    func changeAccount(_ a: Account, _ column: AccountColumn, from old: String?, to new: String?, run: Int64?) throws(SQLiteError) {
+        switch column {
+        case .tariff: try db.run("UPDATE account SET tariff = ? WHERE id = ?", [SQLiteValue(new), .integer(a.id)])
+        case .contact: try db.run("UPDATE account SET contact = ? WHERE id = ?", [SQLiteValue(new), .integer(a.id)])
+        }
+        try store.audit(run: run, action: "update", entity: "account.\(column.rawValue)", key: a.name, old: old, new: new)
+    }
+
+    /// What of an account a change may set.
+    enum AccountColumn: String { case tariff, contact }
 
     // MARK: ledger
 

@@ -108,15 +108,14 @@ public enum RegistryFormat: String, Sendable, CaseIterable { case csv, jsonl }
 extension MeterStore {
     // MARK: export
 
-    /// The registry's meters (or the one named `identity`), by identity.
+    /// The registry's meters (or the one named `identity`, found through the index), by identity.
     public func meters(identity: String? = nil) throws -> [MeterEntry] {
         let s = try db.statement("""
             SELECT m.identity, m.protocol, m.address, m.medium, m.multiplier, m.installed, m.removed, m.status, n.path, r.identity,
                 m.groups, m.read_options
             FROM meter m LEFT JOIN node n ON n.id = m.node LEFT JOIN meter r ON r.id = m.replaces
-            WHERE ?1 IS NULL OR m.identity = ?1 ORDER BY m.identity
-            """)
-        try s.bind(1, identity)
+            """ + (identity == nil ? " ORDER BY m.identity" : " WHERE m.identity = ?"))
+        if let identity { try s.bind(1, identity) }
         var out: [MeterEntry] = []
         while try s.step() {
             var e = MeterEntry(identity: s.text(0) ?? "")
@@ -181,55 +180,42 @@ extension MeterStore {
                     reject(line, e.description)
                 }
             }
-            switch format {
-            case .csv:
-                let rows: [(line: Int, fields: [String])]
-                do { rows = try CSVReader.records(Array(text.utf8)) } catch let error as CSVReader.Failure { throw StoreError("line \(error.line): \(error.description)") }
-                guard let header = rows.first?.fields else { return }
-                for row in rows.dropFirst() {
-                    if row.fields == [""] { continue }
-                    guard row.fields.count == header.count else {
-                        reject(row.line, "\(row.fields.count) fields, the header has \(header.count)")
-                        continue
-                    }
-                    let f = Dictionary(zip(header, row.fields), uniquingKeysWith: { a, _ in a })
-                    if header == NodeEntry.csvHeader {
-                        try apply(row.line) { try importNode(NodeEntry(path: f["path"] ?? "", level: f["level"] ?? ""), run: run) }
-                    } else if header.first == "meter" {
-                        try apply(row.line) { try importMeter(try MeterEntry(fields: f), run: run) }
-                    } else {
-                        throw StoreError("line 1: the header is neither meter,… nor path,level")
-                    }
-                }
-            case .jsonl:
-                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
-                    try apply(n + 1) {
-                        let v: JSONValue
-                        do throws(DecodeError) { v = try JSONValue.parse(Array(line.utf8)) } catch {
-                            throw StoreError("byte \(error.offset): \(error.message)")
+            do {
+                try format.eachRecord(text, reject: reject) { r in
+                    if let header = r.header {
+                        let f = r.fields
+                        if header == NodeEntry.csvHeader {
+                            try apply(r.line) { try importNode(NodeEntry(path: f["path"] ?? "", level: f["level"] ?? ""), run: run) }
+                        } else if header.first == "meter" {
+                            try apply(r.line) { try importMeter(try MeterEntry(fields: f), run: run) }
+                        } else {
+                            throw StoreError("line 1: the header is neither meter,… nor path,level")
                         }
-                        var f: [String: String] = [:]
-                        if case .object(let o) = v {
-                            for (k, m) in o { f[k] = m.stringValue ?? m.numberText }
+                        return
+                    }
+                    try apply(r.line) {
+                        var f = r.fields
+                        if let o = r.object {
                             // A meter's groups and ami-read options, in the CSV columns' form.
                             if case .array(let names)? = o["group"] {
                                 let strings = names.compactMap(\.stringValue)
                                 guard strings.count == names.count else { throw StoreError("group is a name or an array of names") }
                                 f["group"] = strings.joined(separator: ";")
                             }
-                            if let r = o["read"] {
-                                guard case .object = r else { throw StoreError("read is not a JSON object of ami-read options") }
-                                f["read"] = JSONText.render(r)
+                            if let read = o["read"] {
+                                guard case .object = read else { throw StoreError("read is not a JSON object of ami-read options") }
+                                f["read"] = JSONText.render(read)
                             }
                         }
-                        switch v["type"]?.stringValue {
+                        switch r.type {
                         case "node": return try importNode(NodeEntry(path: f["path"] ?? "", level: f["level"] ?? ""), run: run)
                         case "meter": return try importMeter(try MeterEntry(fields: f), run: run)
                         default: throw StoreError("not a meter or node record")
                         }
                     }
                 }
+            } catch let error as CSVReader.Failure {
+                throw StoreError("line \(error.line): \(error.description)")
             }
         }
         return changed
