@@ -17,7 +17,8 @@ Writes OUTDIR/<target>/<sha1> files, one input each (duplicates collapse), from:
   urdb: the ``formats/urdb`` rate records;
   xlsx: a workbook written here (``zipfile``); records: the stream and the DLMS samples' lines;
   tariff: ``samples/tariffs`` and a prepaid tariff written here; registry-csv and registry-jsonl:
-  meter and node rows written here;
+  meter and node rows written here; account-csv and account-jsonl: accounts on the target's meters
+  M1 and M2 and tariffs flat and credit, written here;
   wmbus: the telegrams of
   ``wmbus/wmbusmeters-cases.jsonl`` (without CRCs, and in format A), alone and back to back;
 * for wmbus and hex, ``samples/wmbus/wmbus-frames.txt`` (hex lines and receiver lines);
@@ -39,7 +40,7 @@ import zipfile
 
 TARGETS = ["mbus", "dsmr", "iec62056-21", "hex", "jsonl", "axdr", "dlms-apdu", "dlms", "wmbus", "sml", "nem12", "csv",
            "espi", "table", "modbus", "modbus-profile", "xlsx", "records", "tariff", "urdb", "registry-csv",
-           "registry-jsonl"]
+           "registry-jsonl", "account-csv", "account-jsonl"]
 HEX = set("0123456789abcdefABCDEF")
 # Tests/AMICoreTests/WMBusTests.swift (WMBusVectors): apatorNA1, mode2, cutAfterBlocks, cutInBlocks;
 # the wmbus target has their keys.
@@ -273,6 +274,13 @@ def main():
                                 b'{"type":"meter","v":1,"meter":"M1","protocol":"mbus","multiplier":2.5,"status":"active",'
                                 b'"node":"ACME/North","installed":"2020-01-01T00:00:00Z"}\n'
                                 b'{"type":"meter","v":1,"meter":"M2","replaces":"M1"}\n', "samples")]
+
+    seeds["account-csv"] = [(b"account,meter,tariff,mode,contact,opened,debt\n"
+                             b"A1,M1,flat,postpaid,,2026-06-01T00:00:00Z,\n"
+                             b'P1,M2,credit,prepaid,"p1@example.org",2026-06-01T00:00:00Z,4000\n', "samples")]
+    seeds["account-jsonl"] = [(b'{"type":"account","v":1,"account":"A1","meter":"M1","tariff":"flat"}\n'
+                               b'{"type":"account","v":1,"account":"P1","meter":"M2","tariff":"credit","mode":"prepaid",'
+                               b'"contact":"p1@example.org","opened":"2026-06-01T00:00:00Z","debt":4000}\n', "samples")]
 
     for t in args.targets:
         crashes = os.path.join(root, "fuzz", "crashes", t)

@@ -36,6 +36,9 @@ public enum FuzzTargets {
         // ami-store registry import, CSV and JSON lines, into an in-memory database.
         "registry-csv": { registry($0, .csv) },
         "registry-jsonl": { registry($0, .jsonl) },
+        // ami-bill account import, CSV and JSON lines, into a store with meters and tariffs.
+        "account-csv": { accounts($0, .csv) },
+        "account-jsonl": { accounts($0, .jsonl) },
     ]
 
     /// The SDM630 profile the `modbus` target reads registers with.
@@ -123,6 +126,25 @@ public enum FuzzTargets {
     static func registry(_ bytes: [UInt8], _ format: RegistryFormat) {
         guard let store = try? MeterStore(path: ":memory:", who: "fuzz") else { return }
         _ = try? store.importRegistry(String(decoding: bytes, as: UTF8.self), format: format, run: nil) { _, _ in }
+    }
+
+    /// The bytes as account text imported into a fresh in-memory store with meters M1 and M2, a
+    /// postpaid tariff `flat` and a prepaid one `credit`, then exported.
+    static func accounts(_ bytes: [UInt8], _ format: RegistryFormat) {
+        guard let store = try? MeterStore(path: ":memory:", who: "fuzz"),
+              (try? store.importRegistry(#"{"type":"meter","v":1,"meter":"M1","status":"active"}"# + "\n"
+                                         + #"{"type":"meter","v":1,"meter":"M2","status":"active"}"#,
+                                         format: .jsonl, run: nil) { _, _ in }) != nil else { return }
+        let billing = BillingStore(store: store)
+        let flat = #"{"tariff": "flat", "medium": "electricity", "unit": "kWh", "currency": "EUR", "#
+            + #""time_zone": "UTC", "prices": [{"from": "2026-01-01", "energy": "0.20"}]"#
+        guard (try? billing.addTariff(flat + "}", file: "flat.json", run: nil)) != nil,
+              (try? billing.addTariff(flat.replacingOccurrences(of: "flat", with: "credit")
+                                      + #", "prepaid": {"warn": "5.00"}}"#, file: "credit.json", run: nil)) != nil
+        else { return }
+        _ = try? billing.importAccounts([(String(decoding: bytes, as: UTF8.self), format)],
+                                        now: UTCTime(seconds: 1_780_000_000), run: nil, strict: false) { _, _, _ in }
+        _ = try? billing.exportAccounts(format: format)
     }
 
     /// The bytes as a NEM12 file, in two chunks.
