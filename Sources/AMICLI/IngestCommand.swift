@@ -83,6 +83,7 @@ public enum IngestCommand {
         do {
             if let failure { throw failure }
             try ingest.commit()
+            try ingest.finish()
             if settings.vee { vee = try Validation(store: store, config: settings.options.config, run: run).runPending() }
         } catch {
             try? ingest.abandon()

@@ -86,6 +86,10 @@ public final class Ingest {
     private var channels: [ChannelKey: ChannelRef] = [:]
     private let reader = JSONLineReader()
     private var preparer: IngestPreparer
+    /// Copies the log into the database meanwhile, in place of SQLite's checkpoint after each commit.
+    private var checkpointer: Checkpointer?
+    /// `PRAGMA wal_autocheckpoint` before the run, put back by `finish()`.
+    private var autocheckpoint: Int?
     /// The channel of the last reading, with its ids: streams repeat it line after line.
     private var lastTarget: (channel: ReadingChannel, target: Target)?
 
@@ -158,6 +162,24 @@ public final class Ingest {
         self.options = options
         self.run = run
         preparer = IngestPreparer(options: options)
+        let pages = store.db.autocheckpoint
+        if pages > 0, let c = Checkpointer(path: store.db.path), (try? store.db.setAutocheckpoint(0)) != nil {
+            checkpointer = c
+            autocheckpoint = pages
+        }
+    }
+
+    deinit { try? finish() }
+
+    /// Ends the run's background checkpoints (see `Checkpointer`) and lets SQLite checkpoint
+    /// after each commit again. The ingest can still store lines afterwards.
+    public func finish() throws {
+        checkpointer?.stop()
+        checkpointer = nil
+        if let pages = autocheckpoint {
+            autocheckpoint = nil
+            try db.setAutocheckpoint(pages)
+        }
     }
 
     // MARK: lines
@@ -206,6 +228,7 @@ public final class Ingest {
                 try s.step()
             }
             try db.execute("COMMIT")
+            checkpointer?.committed()
             try db.execute("PRAGMA foreign_keys = ON")
         } catch {
             try abandon()
@@ -239,6 +262,7 @@ public final class Ingest {
     /// verifies the keys.)
     private func begin() throws {
         guard !inTransaction else { return }
+        checkpointer?.beforeBegin()
         try db.execute("PRAGMA foreign_keys = OFF")
         try db.execute("BEGIN IMMEDIATE")
         inTransaction = true
