@@ -30,26 +30,24 @@ public enum IngestCommand {
             return fatal(error, store: store, diagnostics: diagnostics)
         }
         let ingest = Ingest(store: store, options: settings.options, run: run)
-        // Two threads: one reads and parses the lines, this one stores them.
+        // Two threads: one reads, parses and prepares the lines, this one stores them.
         let batches = ParsedBatches()
-        let reader = Thread { batches.produce(inputs) }
+        let options = settings.options
+        let reader = Thread { batches.produce(inputs, options: options) }
         reader.stackSize = 1 << 22
         reader.name = "ami-store-parse"
         reader.start()
         var failure: Error?
         var stopped = false
         var lineNumber = 0
-        while failure == nil, !stopped, var batch = batches.take() {
+        while failure == nil, !stopped, let batch = batches.take() {
             let input = inputs[batch.input]
             do {
-                // Each line is moved out of the batch (a blank left in its place), not copied.
-                try batch.lines.withUnsafeMutableBufferPointer { lines in
-                    for i in lines.indices {
-                        var parsed = Result<JSONLineReader.Line, DecodeError>.success(.blank)
-                        swap(&parsed, &lines[i])
+                try batch.items.withUnsafeBufferPointer { items in
+                    for i in items.indices {
                         lineNumber += 1
                         do {
-                            try ingest.store(parsed)
+                            try ingest.store(items[i])
                         } catch let r as Ingest.Rejection {
                             diagnostics.report("\(input.displayName):\(lineNumber)", r.message)
                             status = max(status, .dataError)
@@ -85,6 +83,7 @@ public enum IngestCommand {
         do {
             if let failure { throw failure }
             try ingest.commit()
+            try ingest.finish()
             if settings.vee { vee = try Validation(store: store, config: settings.options.config, run: run).runPending() }
         } catch {
             try? ingest.abandon()
@@ -121,13 +120,13 @@ public enum IngestCommand {
     }
 }
 
-/// Parsed lines handed from the reading thread to the storing one, a batch at a time, with at
-/// most a few batches waiting (so memory stays bounded).
+/// Parsed and prepared lines handed from the reading thread to the storing one, a batch at a
+/// time, with at most a few batches waiting (so memory stays bounded).
 final class ParsedBatches: @unchecked Sendable {
     struct Batch {
         /// Index of the input in the run's list.
         var input: Int
-        var lines: [Result<JSONLineReader.Line, DecodeError>] = []
+        var items: [IngestItem] = []
         /// Standard input has nothing more ready: a good moment to commit.
         var idle = false
         /// The last batch of its input; `failure` says why the input could not be read, if so.
@@ -144,18 +143,20 @@ final class ParsedBatches: @unchecked Sendable {
     static let batchSize = 4096
 
     /// Reads every input in turn into batches (the reading thread's body).
-    func produce(_ inputs: [InputFile]) {
+    func produce(_ inputs: [InputFile], options: IngestOptions) {
         let reader = JSONLineReader()
+        var preparer = IngestPreparer(options: options)
         for (index, input) in inputs.enumerated() {
             var batch = Batch(input: index)
-            batch.lines.reserveCapacity(Self.batchSize)
+            batch.items.reserveCapacity(Self.batchSize)
+            let source = input.sourceName
             do {
                 try LineSplitter.lines(of: input) { line in
-                    batch.lines.append(Result { () throws(DecodeError) in try reader.parse(line, source: input.sourceName) })
-                    if batch.lines.count == Self.batchSize {
+                    batch.items.append(preparer.item(Result { () throws(DecodeError) in try reader.parse(line, source: source) }))
+                    if batch.items.count == Self.batchSize {
                         guard put(batch) else { return false }
                         batch = Batch(input: index)
-                        batch.lines.reserveCapacity(Self.batchSize)
+                        batch.items.reserveCapacity(Self.batchSize)
                     }
                     return true
                 } idle: {

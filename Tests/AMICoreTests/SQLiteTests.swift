@@ -115,6 +115,28 @@ import Testing
         #expect(try first.scalar("SELECT count(*) FROM t") == 1)
     }
 
+    @Test func aPassiveCheckpointCopiesTheLogUnlessAReaderStillNeedsPartOfIt() throws {
+        let dir = makeTemporaryDirectory("ami-sqlite")
+        let db = try open(dir)
+        try db.setAutocheckpoint(0)
+        #expect(db.autocheckpoint == 0)
+        try db.execute("CREATE TABLE t(v INTEGER)")
+        try db.transaction { for v in 1...100 as ClosedRange<Int64> { try db.run("INSERT INTO t VALUES(?)", [.integer(v)]) } }
+        let first = try db.checkpoint()
+        #expect(first.pages > 0)
+        #expect(first.complete)
+        // A reader of another connection keeps its snapshot: what was written after it stays in the log.
+        let reader = try open(dir)
+        try reader.execute("BEGIN")
+        #expect(try reader.scalar("SELECT count(*) FROM t") == 100)
+        try db.transaction { try db.run("INSERT INTO t VALUES(101)") }
+        let second = try db.checkpoint()
+        #expect(!second.complete)
+        try reader.execute("COMMIT")
+        #expect(try db.checkpoint().complete)
+        #expect(try reader.scalar("SELECT count(*) FROM t") == 101)
+    }
+
     @Test func integrityCheckSaysOK() throws {
         #expect(try open().integrityCheck() == ["ok"])
     }

@@ -39,6 +39,7 @@ final class StoreFixture {
             }
         }
         try ingest.commit()
+        try ingest.finish()
         let v = vee ? try Validation(store: store, config: config, run: run).runPending() : VEESummary()
         try store.finishRun(run, failed: false, summary: "{}")
         return (ingest.summary, v)

@@ -100,6 +100,24 @@ import Testing
         #expect(try f.series().count == 4)
     }
 
+    @Test func anIngestLeavesTheLogToItsCheckpointThreadAndFinishesWithSQLitesOwnAgain() throws {
+        let f = try StoreFixture()
+        let before = f.store.db.autocheckpoint
+        #expect(before > 0)
+        let ingest = Ingest(store: f.store, options: IngestOptions(), run: try f.store.beginRun(command: "a"))
+        #expect(f.store.db.autocheckpoint == 0)
+        for l in intervalLines(start: Self.t0, values: Array(1...200)) {
+            var bytes = Array(l.utf8)
+            try bytes.withUnsafeMutableBufferPointer { try ingest.ingest(line: UnsafeBufferPointer($0), source: "stdin") }
+            try ingest.commit()
+        }
+        try ingest.finish()
+        #expect(f.store.db.autocheckpoint == before)
+        #expect(ingest.summary.stored == 200)
+        #expect(try f.series().count == 200)
+        #expect(try f.store.db.integrityCheck() == ["ok"])
+    }
+
     @Test func theAuditLogNamesTheUserAndTheDatabaseTheEnvironmentSays() {
         #expect(MeterStore.user(environment: ["AMI_USER": "ops", "USER": "me"]) == "ops")
         #expect(MeterStore.user(environment: ["USER": "me"]) == "me")

@@ -277,11 +277,13 @@ enum VocabularyName: Hashable, Sendable {
     }
 
     static func == (a: VocabularyName, b: VocabularyName) -> Bool {
-        if case .literal(let x) = a, case .literal(let y) = b, x.hasPointerRepresentation,
-           y.hasPointerRepresentation, x.utf8Start == y.utf8Start, x.utf8CodeUnitCount == y.utf8CodeUnitCount {
+        switch (a, b) {
+        case (.text(let x), .text(let y)): return x == y
+        case (.literal(let x), .literal(let y)) where x.hasPointerRepresentation && y.hasPointerRepresentation
+            && x.utf8Start == y.utf8Start && x.utf8CodeUnitCount == y.utf8CodeUnitCount:
             return true
+        default: return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
         }
-        return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
     }
 
     func hash(into hasher: inout Hasher) {

@@ -16,6 +16,19 @@ public struct IngestOptions: Sendable {
     public var chunkSize = 200_000
     public var config = VEEConfig()
     public init() {}
+
+    /// When a record is stored: at its own time, else at `readTime`; undated without either;
+    /// refused when later than `now` by more than `config.maxFuture` seconds.
+    enum RecordTime: Sendable {
+        case at(UTCTime)
+        case undated
+        case future(UTCTime)
+    }
+
+    func recordTime(_ t: UTCTime?) -> RecordTime {
+        guard let t = t ?? readTime else { return .undated }
+        return t.milliseconds > now.milliseconds + config.maxFuture * 1000 ? .future(t) : .at(t)
+    }
 }
 
 /// What an ingest run read and did.
@@ -53,7 +66,11 @@ public final class Ingest {
     public let store: MeterStore
     public let options: IngestOptions
     public let run: Int64
-    public private(set) var summary = IngestSummary()
+    /// The counts, and below the rows waiting to be inserted: touched for every reading, and
+    /// not checked for exclusive access at run time (which would cost about a tenth of the
+    /// storing thread's own work): only this class's methods change them, never through an
+    /// `inout` that could overlap another access.
+    @exclusivity(unchecked) public private(set) var summary = IngestSummary()
     private var db: SQLiteDatabase { store.db }
     private var inTransaction = false
     private var recordsInTransaction = 0
@@ -61,20 +78,30 @@ public final class Ingest {
     /// The VEE range of the channel written last (streams write one channel many times in a row).
     private var pendingLast: (channel: Int64, first: Int64, last: Int64)?
     /// Readings not yet inserted.
-    private var rows: [Row] = []
+    @exclusivity(unchecked) private var rows: [Row] = []
     /// Every buffered row comes after its channel's latest stored time.
     private var rowsAppendOnly = true
     private var insertStatements: [Int: SQLiteStatement] = [:]
     private var meters: [String: MeterRef] = [:]
     private var channels: [ChannelKey: ChannelRef] = [:]
     private let reader = JSONLineReader()
-    /// The meter and channel of the last reading: streams repeat them line after line.
-    private var lastMeter: (identity: String, ref: MeterRef)?
-    private var lastChannel: (key: ChannelKey, ref: ChannelRef)?
+    private var preparer: IngestPreparer
+    /// Copies the log into the database meanwhile, in place of SQLite's checkpoint after each commit.
+    private var checkpointer: Checkpointer?
+    /// `PRAGMA wal_autocheckpoint` before the run, put back by `finish()`.
+    private var autocheckpoint: Int?
+    /// The channel of the last reading, with its ids: streams repeat it line after line.
+    private var lastTarget: (channel: ReadingChannel, target: Target)?
 
     struct MeterRef {
         var id: Int64
         var replaces: Int64?
+    }
+
+    /// The ids a `ReadingChannel` resolves to.
+    struct Target {
+        var channel: ChannelRef
+        var source: Int64
     }
 
     /// A channel as this run knows it. A class: the cached copies share `latest`.
@@ -104,24 +131,17 @@ public final class Ingest {
         var note: String?
         var interval: Int
 
-        init(meter: Int64, _ r: Reading) {
+        init(meter: Int64, _ c: ReadingChannel) {
             self.meter = meter
-            quantity = r.quantity.rawValue
-            obis = r.obis
-            storage = r.storage
-            tariff = r.tariff
-            subunit = r.subunit
-            function = r.function?.rawValue
-            unit = r.unit?.rawValue
-            note = r.note
-            interval = r.interval ?? 0
-        }
-
-        /// The same key as `ChannelKey(meter:, r)`, without making one.
-        func matches(meter m: Int64, _ r: Reading) -> Bool {
-            meter == m && interval == (r.interval ?? 0) && quantity == r.quantity.rawValue && obis == r.obis
-                && storage == r.storage && tariff == r.tariff && subunit == r.subunit && unit == r.unit?.rawValue
-                && function == r.function?.rawValue && note == r.note
+            quantity = c.quantity.rawValue
+            obis = c.obis
+            storage = c.storage
+            tariff = c.tariff
+            subunit = c.subunit
+            function = c.function?.rawValue
+            unit = c.unit?.rawValue
+            note = c.note
+            interval = c.interval
         }
 
         var bindings: [SQLiteValue] {
@@ -141,6 +161,25 @@ public final class Ingest {
         self.store = store
         self.options = options
         self.run = run
+        preparer = IngestPreparer(options: options)
+        let pages = store.db.autocheckpoint
+        if pages > 0, let c = Checkpointer(path: store.db.path), (try? store.db.setAutocheckpoint(0)) != nil {
+            checkpointer = c
+            autocheckpoint = pages
+        }
+    }
+
+    deinit { try? finish() }
+
+    /// Ends the run's background checkpoints (see `Checkpointer`) and lets SQLite checkpoint
+    /// after each commit again. The ingest can still store lines afterwards.
+    public func finish() throws {
+        checkpointer?.stop()
+        checkpointer = nil
+        if let pages = autocheckpoint {
+            autocheckpoint = nil
+            try db.setAutocheckpoint(pages)
+        }
     }
 
     // MARK: lines
@@ -148,20 +187,22 @@ public final class Ingest {
     /// Reads one JSON line and stores what it holds. A bad line throws `Rejection` and changes
     /// nothing; other errors (SQLite) are fatal to the run.
     public func ingest(line: UnsafeBufferPointer<UInt8>, source: String) throws {
-        try store(Result { () throws(DecodeError) in try reader.parse(line, source: source) })
+        try store(preparer.item(Result { () throws(DecodeError) in try reader.parse(line, source: source) }))
     }
 
-    /// Stores a line parsed beforehand (by a `JSONLineReader` of another thread, say), as `ingest(line:)`.
-    public func store(_ parsed: Result<JSONLineReader.Line, DecodeError>) throws {
+    /// Stores a line parsed and prepared beforehand (by a `JSONLineReader` and an `IngestPreparer`
+    /// of another thread, say), as `ingest(line:)`.
+    public func store(_ item: IngestItem) throws {
         summary.lines += 1
         do {
-            switch parsed {
-            case .failure(let error):
+            switch item {
+            case .reading(let r): try reading(r)
+            case .line(.failure(let error)):
                 throw Rejection("byte \(error.offset): \(error.layer.rawValue): \(error.message)")
-            case .success(.blank), .success(.other): summary.other += 1
-            case .success(.record(.reading(let r))): try reading(r)
-            case .success(.record(.event(let e))): try event(e)
-            case .success(.record(.frame(let f))): try frame(f)
+            case .line(.success(.blank)), .line(.success(.other)): summary.other += 1
+            case .line(.success(.record(.reading(let r)))): try reading(preparer.prepare(r))
+            case .line(.success(.record(.event(let e)))): try event(e)
+            case .line(.success(.record(.frame(let f)))): try frame(f)
             }
         } catch let r as Rejection {
             summary.rejected += 1
@@ -187,6 +228,7 @@ public final class Ingest {
                 try s.step()
             }
             try db.execute("COMMIT")
+            checkpointer?.committed()
             try db.execute("PRAGMA foreign_keys = ON")
         } catch {
             try abandon()
@@ -209,8 +251,7 @@ public final class Ingest {
         rowsAppendOnly = true
         meters.removeAll()
         channels.removeAll()
-        lastMeter = nil
-        lastChannel = nil
+        lastTarget = nil
         try store.forgetCaches()
     }
 
@@ -221,6 +262,7 @@ public final class Ingest {
     /// verifies the keys.)
     private func begin() throws {
         guard !inTransaction else { return }
+        checkpointer?.beforeBegin()
         try db.execute("PRAGMA foreign_keys = OFF")
         try db.execute("BEGIN IMMEDIATE")
         inTransaction = true
@@ -229,41 +271,30 @@ public final class Ingest {
     // MARK: records
 
     /// The time a record is stored under, or nil when it has none (counted as undated).
-    private func storedTime(_ t: UTCTime?) throws -> UTCTime? {
-        guard let t = t ?? options.readTime else {
+    private func storedTime(_ t: IngestOptions.RecordTime) throws -> UTCTime? {
+        switch t {
+        case .at(let t): return t
+        case .undated:
             summary.undated += 1
             return nil
+        case .future(let t): throw Rejection("time \(t) is more than \(options.config.maxFuture) s in the future")
         }
-        let limit = options.now.milliseconds + options.config.maxFuture * 1000
-        if t.milliseconds > limit {
-            throw Rejection("time \(t) is more than \(options.config.maxFuture) s in the future")
-        }
-        return t
     }
 
-    private func reading(_ r: Reading) throws {
+    private func reading(_ r: PreparedReading) throws {
         summary.readings += 1
-        guard var time = try storedTime(r.time) else { return }
-        var flags = try store.qualityCodes.flags(r.quality, db: db)
-        if let interval = r.interval, 3600 % interval == 0 {
-            // Interval ends lie on the interval's grid: a time a little off is moved onto it.
-            let period = Int64(interval) * 1000
-            let rem = ((time.milliseconds % period) + period) % period
-            let off = min(rem, period - rem)
-            if off > 0 {
-                if off > options.config.timeTolerance * 1000 { flags |= QualityFlag.clock.rawValue }
-                time = UTCTime(milliseconds: rem * 2 < period ? time.milliseconds - rem : time.milliseconds + period - rem)
-            }
-        }
+        guard let time = try storedTime(r.time)?.milliseconds else { return }
         try begin()
-        let meter = try meterRef(r.meter, protocolName: r.provenance.protocolID.rawValue, medium: r.medium,
-                                 source: r.provenance.source)
-        let channel: ChannelRef
-        if let last = lastChannel, last.key.matches(meter: meter.id, r) {
-            channel = last.ref
+        var flags = r.offGrid ? QualityFlag.clock.rawValue : 0
+        if !r.quality.isEmpty { flags |= try store.qualityCodes.flags(r.quality, db: db) }
+        let target: Target
+        if let last = lastTarget, last.channel === r.channel {
+            target = last.target
         } else {
-            channel = try channelRef(ChannelKey(meter: meter.id, r), meter: meter, value: r.value)
+            target = try resolve(r.channel, value: r.value)
+            lastTarget = (r.channel, target)
         }
+        let channel = target.channel
         var value: Int64?
         var exponent = 0
         var text: String?
@@ -279,10 +310,9 @@ public final class Ingest {
             }
         case .text(let t): text = t
         }
-        let source = try store.sourceID(protocolName: r.provenance.protocolID.rawValue, name: r.provenance.source)
         recordsInTransaction += 1
-        let row = Row(channel: channel.id, time: time.milliseconds, value: value, exponent: exponent, text: text,
-                      quality: flags, source: source, frame: Int64(r.provenance.frame))
+        let row = Row(channel: channel.id, time: time, value: value, exponent: exponent, text: text,
+                      quality: flags, source: target.source, frame: r.frame)
         if row.time > channel.latest {
             // After everything stored and buffered for the channel: no collision possible.
             channel.latest = row.time
@@ -293,6 +323,14 @@ public final class Ingest {
         }
         rows.append(row)
         if rows.count == Self.rowsPerInsert { try flushRows() }
+    }
+
+    /// The channel (registering its meter, and adding the channel, when new) and source of `c`.
+    private func resolve(_ c: ReadingChannel, value: ReadingValue) throws -> Target {
+        let protocolName = c.protocolID.rawValue
+        let meter = try meterRef(c.meter, protocolName: protocolName, medium: c.medium, source: c.source)
+        let channel = try channelRef(ChannelKey(meter: meter.id, c), meter: meter, value: value)
+        return Target(channel: channel, source: try store.sourceID(protocolName: protocolName, name: c.source))
     }
 
     /// A reading ready for the `reading` table.
@@ -357,17 +395,18 @@ public final class Ingest {
 
     /// Binds the buffered rows to `s`, and runs it unless `step` is false.
     private func bindRows(_ s: SQLiteStatement, step: Bool = true) throws {
-        var k: Int32 = 1
-        for r in rows {
-            try s.bind(k, r.channel)
-            try s.bind(k + 1, r.time)
-            try s.bind(k + 2, r.value)
-            try s.bind(k + 3, Int64(r.exponent))
-            try s.bind(k + 4, r.text)
-            try s.bind(k + 5, r.quality)
-            try s.bind(k + 6, r.source)
-            try s.bind(k + 7, r.frame)
-            k += 8
+        try rows.withUnsafeBufferPointer { rows throws(SQLiteError) in
+            for i in rows.indices {
+                let k = Int32(i * 8 + 1)
+                try s.bind(k, rows[i].channel)
+                try s.bind(k + 1, rows[i].time)
+                try s.bind(k + 2, rows[i].value)
+                try s.bind(k + 3, Int64(rows[i].exponent))
+                try s.bind(k + 4, rows[i].text)
+                try s.bind(k + 5, rows[i].quality)
+                try s.bind(k + 6, rows[i].source)
+                try s.bind(k + 7, rows[i].frame)
+            }
         }
         if step { try s.step() }
     }
@@ -486,7 +525,7 @@ public final class Ingest {
 
     private func event(_ e: Event) throws {
         summary.events += 1
-        guard let time = try storedTime(e.time) else { return }
+        guard let time = try storedTime(options.recordTime(e.time)) else { return }
         try begin()
         var meter: Int64?
         if let m = e.meter {
@@ -518,18 +557,13 @@ public final class Ingest {
     // MARK: meters and channels
 
     private func meterRef(_ identity: String, protocolName: String, medium: String?, source: String) throws -> MeterRef {
-        if let last = lastMeter, last.identity == identity { return last.ref }
-        if let m = meters[identity] {
-            lastMeter = (identity, m)
-            return m
-        }
+        if let m = meters[identity] { return m }
         let s = try db.statement("SELECT id, replaces FROM meter WHERE identity = ?")
         try s.bind(1, identity)
         if try s.step() {
             let m = MeterRef(id: s.int64(0), replaces: s.optionalInt64(1))
             s.reset()
             meters[identity] = m
-            lastMeter = (identity, m)
             return m
         }
         guard options.unknownMeters == .register else {
@@ -542,16 +576,11 @@ public final class Ingest {
                         new: "auto-registered from \(source)")
         summary.metersRegistered += 1
         meters[identity] = m
-        lastMeter = (identity, m)
         return m
     }
 
     private func channelRef(_ key: ChannelKey, meter: MeterRef, value: ReadingValue) throws -> ChannelRef {
-        if let last = lastChannel, last.key == key { return last.ref }
-        if let c = channels[key] {
-            lastChannel = (key, c)
-            return c
-        }
+        if let c = channels[key] { return c }
         let s = try db.statement("""
             SELECT id, exponent FROM channel WHERE meter = ? AND quantity = ? AND obis IS ? AND storage IS ?
             AND tariff IS ? AND subunit IS ? AND function IS ? AND unit IS ? AND note IS ? AND interval = ?
@@ -563,7 +592,6 @@ public final class Ingest {
             let c = ChannelRef(id: id, exponent: exponent,
                                latest: try db.scalar("SELECT max(time) FROM reading WHERE channel = ?", [.integer(id)]) ?? Int64.min)
             channels[key] = c
-            lastChannel = (key, c)
             return c
         }
         var exponent = 0
@@ -583,7 +611,6 @@ public final class Ingest {
             """, key.bindings + [.integer(Int64(exponent)), SQLiteValue(continues)])
         let c = ChannelRef(id: db.lastInsertRowID, exponent: exponent, latest: Int64.min)
         channels[key] = c
-        lastChannel = (key, c)
         return c
     }
 }

@@ -156,6 +156,12 @@ public final class SQLiteDatabase {
 
     public func setUserVersion(_ v: Int) throws(SQLiteError) { try execute("PRAGMA user_version = \(v)") }
 
+    /// `PRAGMA wal_autocheckpoint`: the length of the log, in pages, from which a commit of this
+    /// connection copies it into the database (0: never).
+    public var autocheckpoint: Int { Int((try? scalar("PRAGMA wal_autocheckpoint")) ?? 0) }
+
+    public func setAutocheckpoint(_ v: Int) throws(SQLiteError) { try execute("PRAGMA wal_autocheckpoint = \(v)") }
+
     public enum TransactionKind: String { case deferred = "DEFERRED", immediate = "IMMEDIATE" }
 
     /// Runs `body` in a transaction (IMMEDIATE by default: the write lock is taken, or waited for,
@@ -170,6 +176,17 @@ public final class SQLiteDatabase {
             if inTransaction { try? execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// A passive checkpoint: copies what it can of the write-ahead log into the database file
+    /// without waiting for other connections (a writer goes on meanwhile). Returns the pages in the
+    /// log, and whether all of them are in the database now (then the next transaction to begin
+    /// writes the log from its start again).
+    public func checkpoint() throws(SQLiteError) -> (pages: Int, complete: Bool) {
+        var log: Int32 = 0, copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+        guard rc == SQLITE_OK else { throw error(rc) }
+        return (Int(log), log == copied)
     }
 
     /// `PRAGMA integrity_check`: `["ok"]` when the database is sound, else SQLite's findings.

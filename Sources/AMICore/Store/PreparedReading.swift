@@ -1,0 +1,117 @@
+/// A parsed line as `Ingest.store(_:)` takes it: a reading made ready on the thread that parsed
+/// it (by an `IngestPreparer`), or any other line as the reader gave it.
+public enum IngestItem: Sendable {
+    case reading(PreparedReading)
+    /// An event, a frame, a line of another type, a blank line or one that did not parse
+    /// (held in a box: these are rare in a stream of readings, and items stay small).
+    indirect case line(Result<JSONLineReader.Line, DecodeError>)
+}
+
+/// A reading with everything worked out that needs no database: its stored time (on the
+/// interval's grid), and the meter, source and channel key it goes to, gathered in a
+/// `ReadingChannel` that consecutive readings of one channel share, so that the storing thread
+/// knows a channel it has just resolved by identity, without comparing keys.
+public struct PreparedReading: Sendable {
+    let channel: ReadingChannel
+    let time: IngestOptions.RecordTime
+    /// Moved onto the interval's grid from further away than the time tolerance (flagged `clock`).
+    let offGrid: Bool
+    let value: ReadingValue
+    let quality: [ReadingQuality]
+    let frame: Int64
+}
+
+/// Where a reading goes: its meter (with what registering the meter and its source needs) and
+/// its channel's key, as in the `channel` table.
+final class ReadingChannel: Sendable {
+    let meter: String
+    let medium: String?
+    let protocolID: ProtocolID
+    let source: String
+    let quantity: Quantity
+    let obis: String?
+    let storage: Int?
+    let tariff: Int?
+    let subunit: Int?
+    let function: RecordFunction?
+    let unit: Unit?
+    let note: String?
+    /// Seconds; 0 for a register.
+    let interval: Int
+
+    init(_ r: Reading) {
+        meter = r.meter
+        medium = r.medium
+        protocolID = r.provenance.protocolID
+        source = r.provenance.source
+        quantity = r.quantity
+        obis = r.obis
+        storage = r.storage
+        tariff = r.tariff
+        subunit = r.subunit
+        function = r.function
+        unit = r.unit
+        note = r.note
+        interval = r.interval ?? 0
+    }
+
+    /// True when `r` goes to this channel, from this source. (Strings a `JSONLineReader` read
+    /// from the same bytes share their storage, and compare at once.)
+    func holds(_ r: Reading) -> Bool {
+        guard interval == (r.interval ?? 0), storage == r.storage, tariff == r.tariff, subunit == r.subunit,
+              function == r.function, protocolID == r.provenance.protocolID,
+              meter == r.meter, source == r.provenance.source, quantity == r.quantity else { return false }
+        return Self.same(obis, r.obis) && Self.same(note, r.note) && Self.same(medium, r.medium)
+            && Self.same(unit, r.unit)
+    }
+
+    @inline(__always)
+    private static func same<T: Equatable>(_ a: T?, _ b: T?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): return true
+        case (let x?, let y?): return x == y
+        default: return false
+        }
+    }
+}
+
+/// Makes `IngestItem`s of parsed lines, on whichever thread parses them: it checks each
+/// reading's time against the options (none, or too far in the future), moves interval ends onto
+/// their grid, and shares one `ReadingChannel` among consecutive readings of a channel.
+public struct IngestPreparer {
+    let options: IngestOptions
+    private var last: ReadingChannel?
+
+    public init(options: IngestOptions) { self.options = options }
+
+    public mutating func item(_ parsed: Result<JSONLineReader.Line, DecodeError>) -> IngestItem {
+        if case .success(.record(.reading(let r))) = parsed { return .reading(prepare(r)) }
+        return .line(parsed)
+    }
+
+    mutating func prepare(_ r: Reading) -> PreparedReading {
+        let channel: ReadingChannel
+        if let c = last, c.holds(r) {
+            channel = c
+        } else {
+            channel = ReadingChannel(r)
+            last = channel
+        }
+        let (time, offGrid) = storedTime(r)
+        return PreparedReading(channel: channel, time: time, offGrid: offGrid, value: r.value, quality: r.quality,
+                               frame: Int64(r.provenance.frame))
+    }
+
+    /// When `r` is stored (`IngestOptions.recordTime`), an interval end whose interval divides the
+    /// hour moved to the nearest point of its grid; and whether it was further from it than the
+    /// time tolerance.
+    private func storedTime(_ r: Reading) -> (IngestOptions.RecordTime, offGrid: Bool) {
+        let time = options.recordTime(r.time)
+        guard case .at(let t) = time, let interval = r.interval, 3600 % interval == 0 else { return (time, false) }
+        let period = Int64(interval) * 1000
+        let rem = ((t.milliseconds % period) + period) % period
+        guard rem > 0 else { return (time, false) }
+        let snapped = rem * 2 < period ? t.milliseconds - rem : t.milliseconds + period - rem
+        return (.at(UTCTime(milliseconds: snapped)), min(rem, period - rem) > options.config.timeTolerance * 1000)
+    }
+}
