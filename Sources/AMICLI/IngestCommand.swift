@@ -40,14 +40,17 @@ public enum IngestCommand {
         var failure: Error?
         var stopped = false
         var lineNumber = 0
-        while failure == nil, !stopped, let batch = batches.take() {
+        while failure == nil, !stopped, var batch = batches.take() {
             let input = inputs[batch.input]
             do {
-                try batch.items.withUnsafeBufferPointer { items in
+                // Each item is moved out of the batch (a blank left in its place), not copied.
+                try batch.items.withUnsafeMutableBufferPointer { items in
                     for i in items.indices {
+                        var item = IngestItem.blank
+                        swap(&item, &items[i])
                         lineNumber += 1
                         do {
-                            try ingest.store(items[i])
+                            try ingest.store(consume item)
                         } catch let r as Ingest.Rejection {
                             diagnostics.report("\(input.displayName):\(lineNumber)", r.message)
                             status = max(status, .dataError)
@@ -153,16 +156,10 @@ final class ParsedBatches: @unchecked Sendable {
             do {
                 try LineSplitter.lines(of: input) { line in
                     batch.items.append(preparer.item(Result { () throws(DecodeError) in try reader.parse(line, source: source) }))
-                    if batch.items.count == Self.batchSize {
-                        guard put(batch) else { return false }
-                        batch = Batch(input: index)
-                        batch.items.reserveCapacity(Self.batchSize)
-                    }
-                    return true
+                    return batch.items.count < Self.batchSize || put(&batch)
                 } idle: {
                     batch.idle = true
-                    guard put(batch) else { throw CancellationError() }
-                    batch = Batch(input: index)
+                    guard put(&batch) else { throw CancellationError() }
                 }
             } catch is CancellationError {
                 break
@@ -172,7 +169,7 @@ final class ParsedBatches: @unchecked Sendable {
                 batch.failure = "\(error)"
             }
             batch.end = true
-            guard put(batch) else { break }
+            guard put(&batch) else { break }
         }
         condition.lock()
         produced = true
@@ -182,12 +179,17 @@ final class ParsedBatches: @unchecked Sendable {
     }
 
     /// Queues a batch, waiting while the queue is full; false once the consumer has stopped.
-    private func put(_ b: Batch) -> Bool {
+    /// A fresh batch of the same input is left in its place: the queued one is moved, so that the
+    /// storing thread holds the only reference to its items and can move them out in turn.
+    private func put(_ b: inout Batch) -> Bool {
+        var full = Batch(input: b.input)
+        full.items.reserveCapacity(Self.batchSize)
+        swap(&full, &b)
         condition.lock()
         defer { condition.unlock() }
         while queue.count >= depth && !stopped { condition.wait() }
         if stopped { return false }
-        queue.append(b)
+        queue.append(consume full)
         condition.broadcast()
         return true
     }

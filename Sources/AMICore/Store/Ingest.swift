@@ -192,14 +192,14 @@ public final class Ingest {
 
     /// Stores a line parsed and prepared beforehand (by a `JSONLineReader` and an `IngestPreparer`
     /// of another thread, say), as `ingest(line:)`.
-    public func store(_ item: IngestItem) throws {
+    public func store(_ item: consuming IngestItem) throws {
         summary.lines += 1
         do {
             switch item {
             case .reading(let r): try reading(r)
             case .line(.failure(let error)):
                 throw Rejection("byte \(error.offset): \(error.layer.rawValue): \(error.message)")
-            case .line(.success(.blank)), .line(.success(.other)): summary.other += 1
+            case .blank, .line(.success(.blank)), .line(.success(.other)): summary.other += 1
             case .line(.success(.record(.reading(let r)))): try reading(preparer.prepare(r))
             case .line(.success(.record(.event(let e)))): try event(e)
             case .line(.success(.record(.frame(let f)))): try frame(f)

@@ -2,8 +2,10 @@
 /// it (by an `IngestPreparer`), or any other line as the reader gave it.
 public enum IngestItem: Sendable {
     case reading(PreparedReading)
-    /// An event, a frame, a line of another type, a blank line or one that did not parse
-    /// (held in a box: these are rare in a stream of readings, and items stay small).
+    /// An empty or all-blank line.
+    case blank
+    /// An event, a frame, a line of another type or one that did not parse (held in a box: these
+    /// are rare in a stream of readings, and items stay small).
     indirect case line(Result<JSONLineReader.Line, DecodeError>)
 }
 
@@ -85,8 +87,11 @@ public struct IngestPreparer {
     public init(options: IngestOptions) { self.options = options }
 
     public mutating func item(_ parsed: Result<JSONLineReader.Line, DecodeError>) -> IngestItem {
-        if case .success(.record(.reading(let r))) = parsed { return .reading(prepare(r)) }
-        return .line(parsed)
+        switch parsed {
+        case .success(.record(.reading(let r))): return .reading(prepare(r))
+        case .success(.blank): return .blank
+        default: return .line(parsed)
+        }
     }
 
     mutating func prepare(_ r: Reading) -> PreparedReading {
