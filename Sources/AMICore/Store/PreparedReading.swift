@@ -86,11 +86,11 @@ public struct IngestPreparer {
 
     public init(options: IngestOptions) { self.options = options }
 
-    public mutating func item(_ parsed: Result<JSONLineReader.Line, DecodeError>) -> IngestItem {
-        switch parsed {
+    public mutating func item(_ parsed: consuming Result<JSONLineReader.Line, DecodeError>) -> IngestItem {
+        switch consume parsed {
         case .success(.record(.reading(let r))): return .reading(prepare(r))
         case .success(.blank): return .blank
-        default: return .line(parsed)
+        case let line: return .line(line)
         }
     }
 
