@@ -163,7 +163,7 @@ public final class Ingest {
         self.run = run
         preparer = IngestPreparer(options: options)
         let pages = store.db.autocheckpoint
-        if pages > 0, let c = Checkpointer(path: store.db.path), (try? store.db.setAutocheckpoint(0)) != nil {
+        if pages > 0, let c = Checkpointer(for: store.db) {
             checkpointer = c
             autocheckpoint = pages
         }
@@ -228,7 +228,6 @@ public final class Ingest {
                 try s.step()
             }
             try db.execute("COMMIT")
-            checkpointer?.committed()
             try db.execute("PRAGMA foreign_keys = ON")
         } catch {
             try abandon()
