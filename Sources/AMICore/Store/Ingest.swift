@@ -92,6 +92,9 @@ public final class Ingest {
     private var autocheckpoint: Int?
     /// The channel of the last reading, with its ids: streams repeat it line after line.
     private var lastTarget: (channel: ReadingChannel, target: Target)?
+    /// The ids of the channels resolved in this run (as many as an `IngestPreparer` keeps), by
+    /// the identity of their `ReadingChannel` (held, so that the identity is not reused).
+    private var targets: [ObjectIdentifier: (channel: ReadingChannel, target: Target)] = [:]
 
     struct MeterRef {
         var id: Int64
@@ -251,6 +254,7 @@ public final class Ingest {
         meters.removeAll()
         channels.removeAll()
         lastTarget = nil
+        targets.removeAll()
         try store.forgetCaches()
     }
 
@@ -289,9 +293,14 @@ public final class Ingest {
         let target: Target
         if let last = lastTarget, last.channel === r.channel {
             target = last.target
+        } else if let known = targets[ObjectIdentifier(r.channel)] {
+            target = known.target
+            lastTarget = known
         } else {
             target = try resolve(r.channel, value: r.value)
             lastTarget = (r.channel, target)
+            if targets.count == IngestPreparer.maxChannels { targets.removeAll() }
+            targets[ObjectIdentifier(r.channel)] = lastTarget
         }
         let channel = target.channel
         var value: Int64?
