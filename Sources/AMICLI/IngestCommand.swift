@@ -40,14 +40,17 @@ public enum IngestCommand {
         var failure: Error?
         var stopped = false
         var lineNumber = 0
-        while failure == nil, !stopped, let batch = batches.take() {
+        while failure == nil, !stopped, var batch = batches.take() {
             let input = inputs[batch.input]
             do {
-                try batch.items.withUnsafeBufferPointer { items in
+                // Each item is moved out of the batch (a blank left in its place), not copied.
+                try batch.items.withUnsafeMutableBufferPointer { items in
                     for i in items.indices {
+                        var item = IngestItem.blank
+                        swap(&item, &items[i])
                         lineNumber += 1
                         do {
-                            try ingest.store(items[i])
+                            try ingest.store(consume item)
                         } catch let r as Ingest.Rejection {
                             diagnostics.report("\(input.displayName):\(lineNumber)", r.message)
                             status = max(status, .dataError)
@@ -153,16 +156,10 @@ final class ParsedBatches: @unchecked Sendable {
             do {
                 try LineSplitter.lines(of: input) { line in
                     batch.items.append(preparer.item(Result { () throws(DecodeError) in try reader.parse(line, source: source) }))
-                    if batch.items.count == Self.batchSize {
-                        guard put(batch) else { return false }
-                        batch = Batch(input: index)
-                        batch.items.reserveCapacity(Self.batchSize)
-                    }
-                    return true
+                    return batch.items.count < Self.batchSize || put(&batch)
                 } idle: {
                     batch.idle = true
-                    guard put(batch) else { throw CancellationError() }
-                    batch = Batch(input: index)
+                    guard put(&batch) else { throw CancellationError() }
                 }
             } catch is CancellationError {
                 break
@@ -172,7 +169,7 @@ final class ParsedBatches: @unchecked Sendable {
                 batch.failure = "\(error)"
             }
             batch.end = true
-            guard put(batch) else { break }
+            guard put(&batch) else { break }
         }
         condition.lock()
         produced = true
@@ -182,12 +179,17 @@ final class ParsedBatches: @unchecked Sendable {
     }
 
     /// Queues a batch, waiting while the queue is full; false once the consumer has stopped.
-    private func put(_ b: Batch) -> Bool {
+    /// A fresh batch of the same input is left in its place: the queued one is moved, so that the
+    /// storing thread holds the only reference to its items and can move them out in turn.
+    private func put(_ b: inout Batch) -> Bool {
+        var full = Batch(input: b.input)
+        full.items.reserveCapacity(Self.batchSize)
+        swap(&full, &b)
         condition.lock()
         defer { condition.unlock() }
         while queue.count >= depth && !stopped { condition.wait() }
         if stopped { return false }
-        queue.append(b)
+        queue.append(consume full)
         condition.broadcast()
         return true
     }
@@ -226,8 +228,10 @@ final class ParsedBatches: @unchecked Sendable {
 /// Splits an input into lines (without `\n` or a trailing `\r`), handing each to `body` straight
 /// from the read buffer; a line cut by a chunk boundary is joined first.
 enum LineSplitter {
-    /// `body` returns false to stop. `idle` is called when standard input has no more bytes ready
-    /// (before a read that could block), so that work can be committed while waiting.
+    /// `body` returns false to stop. `idle` is called when standard input has had no more bytes
+    /// ready for `idleWait` milliseconds (before a read that could block), so that work can be
+    /// committed while waiting. (Right after a read has emptied a pipe, its writer has mostly not
+    /// yet written again: without the wait, a pipeline committed every 64 KiB.)
     static func lines(of input: InputFile, _ body: (UnsafeBufferPointer<UInt8>) throws -> Bool,
                       idle: () throws -> Void) throws {
         var carry: [UInt8] = []
@@ -253,7 +257,7 @@ enum LineSplitter {
                 start = end + 1
             }
             if go && start < base.count { carry.append(contentsOf: base[start...]) }
-            if go && input.isStdin && !stdinReady() { try idle() }
+            if go && input.isStdin && !stdinReady(within: idleWait) { try idle() }
             return go
         }
         if go && !carry.isEmpty { try carry.withUnsafeBufferPointer { try emit($0) } }
@@ -285,9 +289,12 @@ enum LineSplitter {
         return status
     }
 
-    private static func stdinReady() -> Bool {
+    static let idleWait: Int32 = 200
+
+    /// True when standard input has bytes (or its end) ready within `milliseconds`.
+    private static func stdinReady(within milliseconds: Int32) -> Bool {
         var p = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 0) > 0
+        return poll(&p, 1, milliseconds) > 0
     }
 }
 

@@ -51,6 +51,30 @@ import Testing
         #expect(try a.series().count == 8)
     }
 
+    @Test func readingsOfManyMetersIntervalByIntervalStoreAsMeterByMeter() throws {
+        let meters = ["M1", "M2", "M3"]
+        let byMeter = meters.map { intervalLines($0, start: Self.t0, values: Array(1...8)) }
+        let byInterval = (0..<8).flatMap { i in byMeter.map { $0[i] } }
+        let a = try StoreFixture(), b = try StoreFixture()
+        try a.ingest(byMeter.flatMap { $0 })
+        try b.ingest(byInterval)
+        for m in meters { #expect(try b.series(meter: m) == a.series(meter: m)) }
+        #expect(try b.count("SELECT count(*) FROM channel") == 3)
+        #expect(try b.count("SELECT count(*) FROM reading") == 24)
+
+        // The preparer gives every reading of a channel the same channel object, however far apart.
+        let reader = JSONLineReader()
+        var preparer = IngestPreparer(options: IngestOptions())
+        let channels = try byInterval.map { line -> ObjectIdentifier in
+            var bytes = Array(line.utf8)
+            let parsed = try bytes.withUnsafeMutableBufferPointer { try reader.parse(UnsafeBufferPointer($0), source: "t") }
+            guard case .record(.reading(let r)) = parsed else { throw StoreError("not a reading: \(line)") }
+            return ObjectIdentifier(preparer.prepare(r).channel)
+        }
+        #expect(Set(channels).count == 3)
+        #expect(channels[0] == channels[3] && channels[3] == channels[21])
+    }
+
     @Test func anActualReadingReplacesAnEstimateWhichStaysInHistory() throws {
         let f = try StoreFixture()
         let (_, vee) = try f.ingest(intervalLines(start: Self.t0, values: [100, 200, nil, 400]))

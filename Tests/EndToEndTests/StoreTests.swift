@@ -183,6 +183,37 @@ import Testing
         }
     }
 
+    /// A stream that trickles in (as from `ami-read listen`) is committed while standard input
+    /// stays open: each burst is in the database before the next comes.
+    @Test func aStreamThatTricklesInIsStoredBeforeItsEnd() throws {
+        let db = temporaryDB()
+        let lines = String(decoding: Self.intervalInput(meters: 1, days: 1), as: UTF8.self).split(separator: "\n")
+        let p = Process()
+        p.executableURL = Binaries.folder.appendingPathComponent("ami-store")
+        p.arguments = ["ingest", "--db", db, "--no-vee"]
+        let stdin = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Waits (20 s at most) until the database holds `n` readings.
+        func stored(_ n: Int) throws -> Bool {
+            for _ in 0..<200 {
+                if try Binaries.run("ami-store", ["query", "--db", db]).stdoutLines.count == n { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+        for (burst, end) in [3, 10].enumerated() {
+            let start = burst == 0 ? 0 : 3
+            stdin.fileHandleForWriting.write(Data((lines[start..<end].joined(separator: "\n") + "\n").utf8))
+            #expect(try stored(end), "burst \(burst)")
+        }
+        try stdin.fileHandleForWriting.close()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     @Test func twoRunsAtOnceWaitForEachOtherAndCountEverythingOnce() throws {
         let input = Self.intervalInput(meters: 20, days: 6)
         let dir = URL(fileURLWithPath: temporaryDB()).deletingLastPathComponent().path

@@ -183,14 +183,16 @@ public final class JSONLineReader {
             DecodeError(.json, at: 0, .malformed, "\(what) without \"\(name)\"")
         }
 
-        func record(source defaultSource: String) throws(DecodeError) -> Line {
+        /// The record the members make. Its strings are moved out of the members (`take()`), not
+        /// copied: every reading would otherwise retain and release each of them once more.
+        mutating func record(source defaultSource: String) throws(DecodeError) -> Line {
             guard let type else { throw DecodeError(.json, at: 0, .malformed, "not a record: no \"type\"") }
             switch type {
             case "reading":
-                guard let meter else { throw missing("meter", "reading") }
-                guard let quantity else { throw missing("quantity", "reading") }
+                guard let meter = meter.take() else { throw missing("meter", "reading") }
+                guard let quantity = quantity.take() else { throw missing("quantity", "reading") }
                 let v: ReadingValue
-                if let value { v = .number(value) } else if let text { v = .text(text) } else {
+                if let value { v = .number(value) } else if let text = text.take() { v = .text(text) } else {
                     throw DecodeError(.json, at: 0, .malformed, "reading without \"value\" or \"text\"")
                 }
                 var fn: RecordFunction?
@@ -200,11 +202,12 @@ public final class JSONLineReader {
                     }
                     fn = f
                 }
+                let provenance = try provenance(defaultSource, "reading")
                 return .record(.reading(Reading(
-                    meter: meter, medium: medium, quantity: Quantity(rawValue: quantity), obis: obis, value: v,
-                    unit: unit.map(Unit.init(rawValue:)), time: time, storage: storage, tariff: tariff,
-                    subunit: subunit, function: fn, record: record, note: note, interval: interval,
-                    quality: quality, provenance: try provenance(defaultSource, "reading"))))
+                    meter: meter, medium: medium.take(), quantity: Quantity(rawValue: quantity), obis: obis.take(),
+                    value: v, unit: unit.take().map(Unit.init(rawValue:)), time: time, storage: storage,
+                    tariff: tariff, subunit: subunit, function: fn, record: record, note: note.take(),
+                    interval: interval, quality: quality, provenance: provenance)))
             case "event":
                 guard let event else { throw missing("event", "event") }
                 return .record(.event(Event(meter: meter, event: event, code: code, text: text, time: time,
@@ -229,12 +232,12 @@ public final class JSONLineReader {
             }
         }
 
-        func provenance(_ defaultSource: String, _ what: String) throws(DecodeError) -> Provenance {
+        mutating func provenance(_ defaultSource: String, _ what: String) throws(DecodeError) -> Provenance {
             guard let protocolName else { throw missing("protocol", what) }
             guard let p = ProtocolID(rawValue: protocolName) else {
                 throw DecodeError(.json, at: 0, .unsupported, "unknown protocol \"\(protocolName)\"")
             }
-            return Provenance(protocolID: p, source: source ?? defaultSource, frame: frame ?? 0)
+            return Provenance(protocolID: p, source: source.take() ?? defaultSource, frame: frame ?? 0)
         }
     }
 
@@ -261,9 +264,14 @@ public final class JSONLineReader {
         func plainEnd() -> Int? {
             var j = i + 1
             if let base = b.baseAddress {
-                // Eight bytes at a time up to the first word that may hold the end.
+                // Eight bytes at a time, up to the first byte that ends the plain string.
                 let raw = UnsafeRawPointer(base)
-                while j + 8 <= b.count, JSONLineWriter.isPlain(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) {
+                while j + 8 <= b.count {
+                    let special = JSONLineWriter.specialBytes(word(raw, j))
+                    if special != 0 {
+                        j += special.trailingZeroBitCount / 8
+                        break
+                    }
                     j += 8
                 }
             }
@@ -280,12 +288,23 @@ public final class JSONLineReader {
             return s
         }
 
+        /// The eight bytes at `offset`, the first one lowest.
+        @inline(__always)
+        func word(_ raw: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
+
         /// A member name: its packed bytes when it is plain and at most 8 bytes long, else nil.
         mutating func key() throws(DecodeError) -> UInt64? {
             guard peek == 0x22 else { throw fail("expected a member name") }
             if let end = plainEnd(), end - i - 1 <= 8 {
+                let n = end - i - 1
                 var v: UInt64 = 0
-                for k in (i + 1)..<end { v |= UInt64(b[k]) << (8 * UInt64(k - i - 1)) }
+                if let base = b.baseAddress, i + 9 <= b.count {
+                    v = word(UnsafeRawPointer(base), i + 1) & (n == 8 ? ~0 : (1 << (8 * UInt64(n))) - 1)
+                } else {
+                    for k in (i + 1)..<end { v |= UInt64(b[k]) << (8 * UInt64(k - i - 1)) }
+                }
                 i = end + 1
                 return v
             }

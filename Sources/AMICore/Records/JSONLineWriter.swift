@@ -401,15 +401,19 @@ public struct JSONLineWriter {
         }
     }
 
-    /// Whether none of the eight bytes of `x` needs escaping in a JSON string (SWAR: a byte below
-    /// 0x20, or equal to '"' or '\\', sets its high bit; a byte after such a one may too, which only
-    /// sends the bytes to a byte-by-byte loop).
+    /// Whether none of the eight bytes of `x` needs escaping in a JSON string.
     @inline(__always)
-    static func isPlain(_ x: UInt64) -> Bool {
+    static func isPlain(_ x: UInt64) -> Bool { specialBytes(x) == 0 }
+
+    /// The bytes of `x` that need escaping in a JSON string, by their high bits (SWAR: a byte below
+    /// 0x20, or equal to '"' or '\\', sets its high bit; a byte above such a one may too, as a
+    /// borrow carries, so the lowest bit set is always a byte that needs escaping).
+    @inline(__always)
+    static func specialBytes(_ x: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
         let special = ((x &- 0x20 &* ones) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-        return special & 0x8080_8080_8080_8080 == 0
+        return special & 0x8080_8080_8080_8080
     }
 
     /// Writes `utf8` as a JSON string literal (quoted, escaped; control characters as `\u00XX`) at

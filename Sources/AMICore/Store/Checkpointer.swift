@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// Copies the write-ahead log into the database file while an ingest commits one transaction
@@ -14,49 +15,58 @@ final class Checkpointer: @unchecked Sendable {
     /// Pages in the log (64 MiB of 4 KiB pages) from which the writer waits for the checkpoint.
     static let waitPages = 16_384
 
+    /// The ingest's connection, whose commits this follows (used on the ingest's thread only).
+    private let writer: SQLiteDatabase
     private let db: SQLiteDatabase
     private let condition = NSCondition()
     // Guarded by `condition`:
     /// Commits so far, and how many of them the last finished checkpoint took in.
     private var commits = 0
     private var checkpointed = 0
-    /// The log's length in pages after the last checkpoint, and whether it copied all of them.
+    /// The log's length in pages after the writer's last commit.
     private var logPages = 0
-    private var complete = true
     private var stopping = false
     private var running = true
 
-    /// Nil when the database cannot be opened a second time.
-    init?(path: String) {
-        guard let db = try? SQLiteDatabase(path: path) else { return nil }
+    /// Takes over the checkpoints of `writer`; nil when its database cannot be opened a second time.
+    init?(for writer: SQLiteDatabase) {
+        guard let db = try? SQLiteDatabase(path: writer.path) else { return nil }
+        self.writer = writer
         self.db = db
+        // SQLite calls this after each commit of the writer, in place of its automatic checkpoint.
+        sqlite3_wal_hook(writer.handle, { context, _, _, pages in
+            Unmanaged<Checkpointer>.fromOpaque(context!).takeUnretainedValue().committed(logPages: Int(pages))
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
         let thread = Thread { [self] in loop() }
         thread.name = "ami-store-checkpoint"
         thread.start()
     }
 
-    /// The writer has committed: the log has more pages to copy.
-    func committed() {
+    /// The writer has committed; the log now holds `logPages` pages.
+    private func committed(logPages pages: Int) {
         condition.lock()
         commits += 1
+        logPages = pages
         condition.broadcast()
         condition.unlock()
     }
 
     /// The writer is about to begin a transaction: when the log is long, this waits for the
-    /// checkpoint of the last commit, so that the transaction writes the log from its start.
+    /// checkpoint of the last commit, so that the transaction writes the log from its start (unless
+    /// a reader of another process still needs some of it).
     func beforeBegin() {
         condition.lock()
         defer { condition.unlock() }
         guard logPages >= Self.waitPages else { return }
         while checkpointed < commits && running { condition.wait() }
-        // Copied in full (no reader of another process kept old pages): the log starts again.
-        if complete { logPages = 0 }
     }
 
-    /// Ends the thread (a checkpoint under way finishes first); what it has not copied is left to
-    /// the next checkpoint.
+    /// Gives the writer's commits back to SQLite (with no automatic checkpoint until it is set
+    /// again) and ends the thread (a checkpoint under way finishes first); what it has not copied
+    /// is left to the next checkpoint.
     func stop() {
+        sqlite3_wal_hook(writer.handle, nil, nil)
         condition.lock()
         stopping = true
         condition.broadcast()
@@ -73,13 +83,9 @@ final class Checkpointer: @unchecked Sendable {
             condition.unlock()
             // A failure (a full disk, another process's checkpoint under way) leaves the pages in
             // the log, which stays correct: the writer goes on and meets a real problem itself.
-            let result = try? db.checkpoint()
+            _ = try? db.checkpoint()
             condition.lock()
             checkpointed = target
-            if let result {
-                logPages = result.pages
-                complete = result.complete
-            }
             condition.broadcast()
         }
         running = false

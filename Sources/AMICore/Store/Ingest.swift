@@ -92,6 +92,9 @@ public final class Ingest {
     private var autocheckpoint: Int?
     /// The channel of the last reading, with its ids: streams repeat it line after line.
     private var lastTarget: (channel: ReadingChannel, target: Target)?
+    /// The ids of the channels resolved in this run (as many as an `IngestPreparer` keeps), by
+    /// the identity of their `ReadingChannel` (held, so that the identity is not reused).
+    private var targets: [ObjectIdentifier: (channel: ReadingChannel, target: Target)] = [:]
 
     struct MeterRef {
         var id: Int64
@@ -163,7 +166,7 @@ public final class Ingest {
         self.run = run
         preparer = IngestPreparer(options: options)
         let pages = store.db.autocheckpoint
-        if pages > 0, let c = Checkpointer(path: store.db.path), (try? store.db.setAutocheckpoint(0)) != nil {
+        if pages > 0, let c = Checkpointer(for: store.db) {
             checkpointer = c
             autocheckpoint = pages
         }
@@ -192,14 +195,14 @@ public final class Ingest {
 
     /// Stores a line parsed and prepared beforehand (by a `JSONLineReader` and an `IngestPreparer`
     /// of another thread, say), as `ingest(line:)`.
-    public func store(_ item: IngestItem) throws {
+    public func store(_ item: consuming IngestItem) throws {
         summary.lines += 1
         do {
             switch item {
             case .reading(let r): try reading(r)
             case .line(.failure(let error)):
                 throw Rejection("byte \(error.offset): \(error.layer.rawValue): \(error.message)")
-            case .line(.success(.blank)), .line(.success(.other)): summary.other += 1
+            case .blank, .line(.success(.blank)), .line(.success(.other)): summary.other += 1
             case .line(.success(.record(.reading(let r)))): try reading(preparer.prepare(r))
             case .line(.success(.record(.event(let e)))): try event(e)
             case .line(.success(.record(.frame(let f)))): try frame(f)
@@ -228,7 +231,6 @@ public final class Ingest {
                 try s.step()
             }
             try db.execute("COMMIT")
-            checkpointer?.committed()
             try db.execute("PRAGMA foreign_keys = ON")
         } catch {
             try abandon()
@@ -252,6 +254,7 @@ public final class Ingest {
         meters.removeAll()
         channels.removeAll()
         lastTarget = nil
+        targets.removeAll()
         try store.forgetCaches()
     }
 
@@ -290,9 +293,14 @@ public final class Ingest {
         let target: Target
         if let last = lastTarget, last.channel === r.channel {
             target = last.target
+        } else if let known = targets[ObjectIdentifier(r.channel)] {
+            target = known.target
+            lastTarget = known
         } else {
             target = try resolve(r.channel, value: r.value)
             lastTarget = (r.channel, target)
+            if targets.count == IngestPreparer.maxChannels { targets.removeAll() }
+            targets[ObjectIdentifier(r.channel)] = lastTarget
         }
         let channel = target.channel
         var value: Int64?

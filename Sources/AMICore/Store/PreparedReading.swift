@@ -2,15 +2,17 @@
 /// it (by an `IngestPreparer`), or any other line as the reader gave it.
 public enum IngestItem: Sendable {
     case reading(PreparedReading)
-    /// An event, a frame, a line of another type, a blank line or one that did not parse
-    /// (held in a box: these are rare in a stream of readings, and items stay small).
+    /// An empty or all-blank line.
+    case blank
+    /// An event, a frame, a line of another type or one that did not parse (held in a box: these
+    /// are rare in a stream of readings, and items stay small).
     indirect case line(Result<JSONLineReader.Line, DecodeError>)
 }
 
 /// A reading with everything worked out that needs no database: its stored time (on the
 /// interval's grid), and the meter, source and channel key it goes to, gathered in a
-/// `ReadingChannel` that consecutive readings of one channel share, so that the storing thread
-/// knows a channel it has just resolved by identity, without comparing keys.
+/// `ReadingChannel` that every reading of one channel shares, so that the storing thread knows a
+/// channel it has resolved before by identity, without comparing keys.
 public struct PreparedReading: Sendable {
     let channel: ReadingChannel
     let time: IngestOptions.RecordTime
@@ -23,7 +25,7 @@ public struct PreparedReading: Sendable {
 
 /// Where a reading goes: its meter (with what registering the meter and its source needs) and
 /// its channel's key, as in the `channel` table.
-final class ReadingChannel: Sendable {
+final class ReadingChannel: Sendable, Hashable {
     let meter: String
     let medium: String?
     let protocolID: ProtocolID
@@ -65,6 +67,23 @@ final class ReadingChannel: Sendable {
             && Self.same(unit, r.unit)
     }
 
+    static func == (a: ReadingChannel, b: ReadingChannel) -> Bool {
+        a.interval == b.interval && a.storage == b.storage && a.tariff == b.tariff && a.subunit == b.subunit
+            && a.function == b.function && a.protocolID == b.protocolID && a.meter == b.meter
+            && a.source == b.source && a.quantity == b.quantity && same(a.obis, b.obis) && same(a.note, b.note)
+            && same(a.medium, b.medium) && same(a.unit, b.unit)
+    }
+
+    /// Hashes the fields that most often tell channels apart; `==` compares them all.
+    func hash(into h: inout Hasher) {
+        h.combine(meter)
+        h.combine(quantity)
+        h.combine(obis)
+        h.combine(interval)
+        h.combine(storage)
+        h.combine(tariff)
+    }
+
     @inline(__always)
     private static func same<T: Equatable>(_ a: T?, _ b: T?) -> Bool {
         switch (a, b) {
@@ -77,16 +96,25 @@ final class ReadingChannel: Sendable {
 
 /// Makes `IngestItem`s of parsed lines, on whichever thread parses them: it checks each
 /// reading's time against the options (none, or too far in the future), moves interval ends onto
-/// their grid, and shares one `ReadingChannel` among consecutive readings of a channel.
+/// their grid, and shares one `ReadingChannel` among the readings of a channel, whether they come
+/// one after another (a meter's load profile) or with other channels' in between (every meter's
+/// reading of one interval, then the next).
 public struct IngestPreparer {
     let options: IngestOptions
     private var last: ReadingChannel?
+    /// The channels met so far; forgotten all at once when `maxChannels` is reached, which costs
+    /// the storing thread no more than a new lookup of each channel.
+    private var known = Set<ReadingChannel>()
+    static let maxChannels = 1 << 20
 
     public init(options: IngestOptions) { self.options = options }
 
-    public mutating func item(_ parsed: Result<JSONLineReader.Line, DecodeError>) -> IngestItem {
-        if case .success(.record(.reading(let r))) = parsed { return .reading(prepare(r)) }
-        return .line(parsed)
+    public mutating func item(_ parsed: consuming Result<JSONLineReader.Line, DecodeError>) -> IngestItem {
+        switch consume parsed {
+        case .success(.record(.reading(let r))): return .reading(prepare(r))
+        case .success(.blank): return .blank
+        case let line: return .line(line)
+        }
     }
 
     mutating func prepare(_ r: Reading) -> PreparedReading {
@@ -94,7 +122,8 @@ public struct IngestPreparer {
         if let c = last, c.holds(r) {
             channel = c
         } else {
-            channel = ReadingChannel(r)
+            if known.count == Self.maxChannels { known.removeAll() }
+            channel = known.insert(ReadingChannel(r)).memberAfterInsert
             last = channel
         }
         let (time, offGrid) = storedTime(r)

@@ -85,10 +85,17 @@ public final class SQLiteDatabase {
         }
     }
 
+    /// Bytes of a statement's journal kept in memory before SQLite writes it to a temporary file.
+    static let statementJournalInMemory: Int32 = 4 << 20
+
     /// Process-wide SQLite options, set once before the first connection (see shim.h).
     private static let configured: Bool = {
         _ = ami_sqlite3_config_multithread()
         _ = ami_sqlite3_config_no_memstatus()
+        // An ingest's INSERT of 64 readings of 64 different channels (data of one interval of
+        // many meters) changes a leaf page for each: 256 KiB and more of statement journal, which
+        // past SQLite's default of 64 KiB went to a temporary file, one write a page.
+        _ = ami_sqlite3_config_statement_journal_spill(SQLiteDatabase.statementJournalInMemory)
         return true
     }()
 
