@@ -146,8 +146,8 @@ extension FleetRegistry {
         var meters: [FleetMeter] = []
         var seen: [String: String] = [:]
         var status = ExitStatus.ok
-        let read = LineSplitter.numberedLines(of: inputs, diagnostics: diagnostics) { line, location in
-            let folder = MeterDescription.folder(of: String(location[..<location.lastIndex(of: ":")!]))
+        let read = LineSplitter.numberedLines(of: inputs, diagnostics: diagnostics) { line, location, input in
+            let folder = input.isStdin ? "" : MeterDescription.folder(of: input.path)
             do throws(Failure) {
                 guard var m = try meter(line: line, origin: location, folder: folder) else { return true }
                 m.options = defaults + m.options

@@ -263,10 +263,11 @@ enum LineSplitter {
         if go && !carry.isEmpty { try carry.withUnsafeBufferPointer { try emit($0) } }
     }
 
-    /// Every non-blank line of `inputs` with its `NAME:LINE` location; `body` returns false to stop.
-    /// An input that cannot be opened or read is reported; the result is then 66 or 74, else 0.
+    /// Every non-blank line of `inputs` with its `NAME:LINE` location and its input; `body`
+    /// returns false to stop. An input that cannot be opened or read is reported; the result is
+    /// then 66 or 74, else 0.
     static func numberedLines(of inputs: [InputFile], diagnostics: Diagnostics,
-                              _ body: (UnsafeBufferPointer<UInt8>, String) -> Bool) -> ExitStatus {
+                              _ body: (UnsafeBufferPointer<UInt8>, String, InputFile) -> Bool) -> ExitStatus {
         var status = ExitStatus.ok
         var go = true
         for input in inputs where go {
@@ -275,7 +276,7 @@ enum LineSplitter {
                 try lines(of: input, { line in
                     number += 1
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
-                    go = body(line, "\(input.displayName):\(number)")
+                    go = body(line, "\(input.displayName):\(number)", input)
                     return go
                 }, idle: {})
             } catch let failure as InputFile.Failure {

@@ -14,7 +14,7 @@ public enum ReadExec {
         let meters = Dictionary(registry.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var jobs: [FleetJob] = []
         var status = ExitStatus.ok
-        let read = LineSplitter.numberedLines(of: inputs, diagnostics: diagnostics) { line, location in
+        let read = LineSplitter.numberedLines(of: inputs, diagnostics: diagnostics) { line, location, _ in
             func refuse(_ message: String) -> Bool {
                 diagnostics.report(location, message)
                 status = max(status, .dataError)

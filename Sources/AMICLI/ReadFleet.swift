@@ -112,7 +112,7 @@ public enum ReadFleet {
         let began = clock.now
         let outcomes = run(jobs, concurrency: concurrency, diagnostics: diagnostics, makeSession: makeSession)
         let elapsed = clock.now - began
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = Double(elapsed.wholeMilliseconds) / 1000
         let addresses = Set(jobs.map(\.meter.address)).count
         diagnostics.report(label, summary(outcomes, seconds: seconds, concurrency: min(concurrency, addresses)))
         return outcomes
@@ -146,7 +146,7 @@ public enum ReadFleet {
             status = .config
         }
         let elapsed = clock.now - began
-        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = elapsed.wholeMilliseconds
         let outcome = FleetOutcome(job: job, status: status, reason: status == .ok ? nil : diagnostics.lastMessage,
                                    start: start, milliseconds: milliseconds)
         var record = JSONObjectText(type: "session")

@@ -39,10 +39,15 @@ public struct Deadline: Sendable {
 }
 
 extension Duration {
+    /// Whole milliseconds, rounded down.
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds.multipliedReportingOverflow(by: 1000).partialValue &+ attoseconds / 1_000_000_000_000_000
+    }
+
     /// `2 s`, `250 ms`, `1500 ms`: whole milliseconds, in seconds when exact. For diagnostics.
     public var diagnosticText: String {
-        let (seconds, attoseconds) = components
-        let ms = seconds.multipliedReportingOverflow(by: 1000).partialValue &+ attoseconds / 1_000_000_000_000_000
+        let ms = wholeMilliseconds
         return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms"
     }
 }
