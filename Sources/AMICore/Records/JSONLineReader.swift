@@ -302,6 +302,17 @@ public final class JSONLineReader {
         /// A member name: its packed bytes when it is plain and at most 8 bytes long, else nil.
         mutating func key() throws(DecodeError) -> UInt64? {
             guard peek == 0x22 else { throw fail("expected a member name") }
+            // The usual case, a plain name of at most 8 bytes: its closing quote is the first byte
+            // to escape of the 8 after the opening one, or else the 9th.
+            if i + 10 <= b.count, let base = b.baseAddress {
+                let w = word(UnsafeRawPointer(base), i + 1)
+                let special = JSONLineWriter.specialBytes(w)
+                let n = special == 0 ? 8 : special.trailingZeroBitCount / 8
+                if b[i + 1 + n] == 0x22 {
+                    i += n + 2
+                    return n == 8 ? w : w & ((1 << (8 * UInt64(n))) - 1)
+                }
+            }
             if let end = plainEnd(), end - i - 1 <= 8 {
                 let n = end - i - 1
                 var v: UInt64 = 0
