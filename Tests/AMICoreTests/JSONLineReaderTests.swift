@@ -50,6 +50,34 @@ import Testing
         #expect(String(decoding: w.buffer, as: UTF8.self) == line + "\n")
     }
 
+    /// Numbers and times read by one reader line after line (plain integers and the times of a
+    /// day it has seen take short cuts) equal what the general parsers make of their text, and
+    /// what they refuse is refused.
+    @Test func numbersAndTimesEqualTheGeneralParsersLineAfterLine() throws {
+        let reader = JSONLineReader()
+        let values = ["0", "7", "12", "900", "12345678901234567", "123456789012345678", "-5", "1.50", "2e3",
+                      "0.0", "99999999999999999"]
+        let times = ["2026-03-29T00:15:00Z", "2026-03-29T23:59:59Z", "2026-03-29T12:00:00z", "2026-03-29 06:30:00Z",
+                     "2026-03-29T00:15:00.250Z", "2026-03-29T02:15:00+02:00", "2016-12-31T23:59:60Z",
+                     "2026-03-30T00:00:00Z", "2026-03-29T00:15:00Z", "2026-02-28T10:00:00Z", "2024-02-29T10:00:00Z"]
+        for (k, time) in (times + times.reversed()).enumerated() {
+            let value = values[k % values.count]
+            let line = #"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":\#(value),"time":"\#(time)","interval":900,"frame":\#(value.contains(".") || value.contains("e") || value.hasPrefix("-") ? "1" : value),"protocol":"mbus"}"#
+            var bytes = Array(line.utf8)
+            let read = try bytes.withUnsafeMutableBufferPointer { try reader.parse(UnsafeBufferPointer($0), source: "t") }
+            guard case .record(.reading(let r)) = read else { Issue.record("not a reading: \(line)"); continue }
+            #expect(r.value == .number(try #require(ExactDecimal(value))), "\(value)")
+            #expect(r.time == UTCTime(iso8601: time), "\(time)")
+        }
+        for bad in ["2026-03-29T24:00:00Z", "2026-03-29T23:60:00Z", "2026-03-29T23:00:61Z", "2026-03-29T2x:00:00Z",
+                    "2026-03-29T10:00:00X", "2026-02-30T10:00:00Z"] {
+            var bytes = Array(#"{"type":"reading","v":1,"meter":"M","quantity":"energy","value":1,"time":"\#(bad)","protocol":"mbus"}"#.utf8)
+            #expect(throws: DecodeError.self, "\(bad)") {
+                try bytes.withUnsafeMutableBufferPointer { try reader.parse(UnsafeBufferPointer($0), source: "t") }
+            }
+        }
+    }
+
     @Test func unknownMembersOfAnyShapeAreSkipped() throws {
         let line = #"{"x":{"a":[1,{"b":null}],"c":"\"}"},"type":"event","v":1,"event":"power_low","y":[true,false,-1.5e3],"protocol":"mbus","frame":0}"#
         guard case .record(.event(let e)) = try parse(line) else { Issue.record("not an event"); return }

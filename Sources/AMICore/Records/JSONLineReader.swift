@@ -27,6 +27,11 @@ public final class JSONLineReader {
     /// access at a time, for every string member of every line.
     @exclusivity(unchecked) fileprivate var cachedBytes = [[UInt8]](repeating: [], count: Key.cacheSlots)
     @exclusivity(unchecked) fileprivate var cachedStrings = [String](repeating: "", count: Key.cacheSlots)
+    /// The day of the last time read whole in the form `YYYY-MM-DDTHH:MM:SSZ` (its first 11
+    /// bytes, as two overlapping 8-byte words) and the milliseconds of its midnight: a time of the
+    /// same day needs only its time of day read.
+    fileprivate var timeDay: (UInt64, UInt64) = (0, 0)
+    fileprivate var timeMidnight: Int64 = 0
 
     public init() {}
 
@@ -162,7 +167,7 @@ public final class JSONLineReader {
             case Key.hex: hex = try s.stringValue("hex")
             case Key.value: value = try s.decimalValue("value")
             case Key.duration: duration = try s.decimalValue("duration")
-            case Key.time: time = try s.timeValue("time")
+            case Key.time: time = try s.timeValue("time", r)
             case Key.storage: storage = try s.integerValue("storage")
             case Key.tariff: tariff = try s.integerValue("tariff")
             case Key.subunit: subunit = try s.integerValue("subunit")
@@ -297,6 +302,17 @@ public final class JSONLineReader {
         /// A member name: its packed bytes when it is plain and at most 8 bytes long, else nil.
         mutating func key() throws(DecodeError) -> UInt64? {
             guard peek == 0x22 else { throw fail("expected a member name") }
+            // The usual case, a plain name of at most 8 bytes: its closing quote is the first byte
+            // to escape of the 8 after the opening one, or else the 9th.
+            if i + 10 <= b.count, let base = b.baseAddress {
+                let w = word(UnsafeRawPointer(base), i + 1)
+                let special = JSONLineWriter.specialBytes(w)
+                let n = special == 0 ? 8 : special.trailingZeroBitCount / 8
+                if b[i + 1 + n] == 0x22 {
+                    i += n + 2
+                    return n == 8 ? w : w & ((1 << (8 * UInt64(n))) - 1)
+                }
+            }
             if let end = plainEnd(), end - i - 1 <= 8 {
                 let n = end - i - 1
                 var v: UInt64 = 0
@@ -380,7 +396,23 @@ public final class JSONLineReader {
             return UnsafeBufferPointer(rebasing: b[start..<i])
         }
 
+        /// A number of at most 17 plain digits (no sign, fraction or exponent; no leading zero) at
+        /// the cursor, read as it is scanned; nil (the cursor unmoved) for any other.
+        mutating func plainInteger() -> Int? {
+            var j = i, n = 0
+            while j < b.count, j - i < 17, b[j] &- 0x30 < 10 {
+                n = n * 10 + Int(b[j] &- 0x30)
+                j += 1
+            }
+            guard j > i, j < b.count, b[i] != 0x30 || j == i + 1 else { return nil }
+            let c = b[j]
+            guard c &- 0x30 >= 10, c != 0x2E, c != 0x65, c != 0x45 else { return nil }
+            i = j
+            return n
+        }
+
         mutating func decimalValue(_ key: String) throws(DecodeError) -> ExactDecimal {
+            if let n = plainInteger() { return ExactDecimal(Int64(n)) }
             guard let c = peek, c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw fail("\"\(key)\" must be a number") }
             let at = i
             guard let d = ExactDecimal(utf8: try number()) else {
@@ -390,6 +422,7 @@ public final class JSONLineReader {
         }
 
         mutating func integerValue(_ key: String) throws(DecodeError) -> Int {
+            if let n = plainInteger() { return n }
             let at = i
             let d = try decimalValue(key)
             guard let n = d.integer(atScale: 0), let v = Int(exactly: n) else {
@@ -398,9 +431,26 @@ public final class JSONLineReader {
             return v
         }
 
-        mutating func timeValue(_ key: String) throws(DecodeError) -> UTCTime {
+        mutating func timeValue(_ key: String, _ r: JSONLineReader) throws(DecodeError) -> UTCTime {
             let at = i
             guard peek == 0x22 else { throw fail("\"\(key)\" must be an ISO 8601 string") }
+            // `YYYY-MM-DDTHH:MM:SSZ`, the form ami tools write: of the same day as the time before,
+            // only the time of day is read; else the whole, and its day kept.
+            if i + 22 <= b.count, b[i + 21] == 0x22, let base = b.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                let day = (word(raw, i + 1), word(raw, i + 4))
+                if day == r.timeDay, let seconds = timeOfDay(i + 12) {
+                    i += 22
+                    return UTCTime(milliseconds: r.timeMidnight + Int64(seconds) * 1000)
+                }
+                if let seconds = timeOfDay(i + 12),
+                   let t = UTCTime(iso8601: UnsafeBufferPointer(rebasing: b[(i + 1)..<(i + 21)])) {
+                    r.timeDay = day
+                    r.timeMidnight = t.milliseconds - Int64(seconds) * 1000
+                    i += 22
+                    return t
+                }
+            }
             // Times have no escapes: read the bytes between the quotes directly.
             var j = i + 1
             while j < b.count, b[j] != 0x22, b[j] != 0x5C { j += 1 }
@@ -413,6 +463,18 @@ public final class JSONLineReader {
                 throw DecodeError(.json, at: at, .malformed, "\"\(key)\" is not an ISO 8601 time: \"\(text)\"")
             }
             return t
+        }
+
+        /// The seconds since midnight of `HH:MM:SSZ` at `k` (as `UTCTime(iso8601:)` takes them: a
+        /// leap second 60 too), or nil when the bytes are not that.
+        func timeOfDay(_ k: Int) -> Int? {
+            func two(_ k: Int) -> Int? {
+                let hi = b[k] &- 0x30, lo = b[k + 1] &- 0x30
+                return hi < 10 && lo < 10 ? Int(hi) * 10 + Int(lo) : nil
+            }
+            guard b[k + 2] == 0x3A, b[k + 5] == 0x3A, b[k + 8] == 0x5A || b[k + 8] == 0x7A,
+                  let h = two(k), h < 24, let m = two(k + 3), m < 60, let s = two(k + 6), s <= 60 else { return nil }
+            return h * 3600 + m * 60 + s
         }
 
         mutating func qualityValue() throws(DecodeError) -> [ReadingQuality] {
