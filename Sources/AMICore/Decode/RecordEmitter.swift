@@ -9,6 +9,8 @@
 public protocol RecordEmitter {
     /// The meter, medium and provenance of the readings emitted after this call.
     mutating func setMeter(_ meter: String, medium: String?, provenance: Provenance)
+    /// The same with the meter and medium of `head` (whose JSON is rendered once for all its frames).
+    mutating func setMeter(_ head: MeterHead, provenance: Provenance)
     /// A reading of the meter set last by `setMeter`.
     mutating func reading(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?, time: UTCTime?,
                           storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?, record: Int?,
@@ -24,6 +26,10 @@ public protocol RecordEmitter {
 }
 
 extension RecordEmitter {
+    public mutating func setMeter(_ head: MeterHead, provenance: Provenance) {
+        setMeter(head.meter, medium: head.medium, provenance: provenance)
+    }
+
     public mutating func reading(_ t: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int) {
         reading(quantity: t.quantity, obis: t.obis, value: value, unit: t.unit, time: time, storage: t.storage,
                 tariff: t.tariff, subunit: t.subunit, function: t.function, record: record, note: t.note)

@@ -1,7 +1,8 @@
 extension JSONLineWriter {
     /// A `RecordEmitter` that writes each record into a writer's output the moment a decoder makes
     /// it. A reading is its frame's head (`{"type":"reading","v":1,"meter":…,"medium":…`) and tail
-    /// (`,"protocol":…,"source":…,"frame":…}`), both rendered once per `setMeter`, around the
+    /// (`,"protocol":…,"source":…,"frame":…}`), both rendered once per `setMeter` (the head once
+    /// per `MeterHead`), around the
     /// reading's own fields: no `Reading` is made and no shared string is copied or escaped again.
     ///
     /// Used frame by frame: `begin()`, decode into it, then `discard()` if the frame failed.
@@ -16,6 +17,8 @@ extension JSONLineWriter {
         private let tail = ByteBuffer(capacity: 256)
         // The rendered head and tail, valid until the next `setMeter`.
         private var headStart: UnsafePointer<UInt8>
+        /// The meter head the head is, kept while its readings are written.
+        private var meterHead: MeterHead? = nil
         private var headCount = 0
         private var tailStart: UnsafePointer<UInt8>
         private var tailCount = 0
@@ -52,6 +55,20 @@ extension JSONLineWriter {
             var h = JSONBytes(head.reserve(bound), writer.lastTime)
             h.readingHead(meter: meter, medium: medium)
             head.commit(h.k)
+            headStart = head.start
+            headCount = head.count
+            setTail(provenance)
+        }
+
+        public mutating func setMeter(_ meter: MeterHead, provenance: Provenance) {
+            meterHead = meter
+            headStart = meter.json.baseAddress!
+            headCount = meter.json.count
+            setTail(provenance)
+        }
+
+        /// Renders the tail of the readings of `provenance`.
+        private mutating func setTail(_ provenance: Provenance) {
             // The tail's protocol and source stay while the input does; only the frame index changes.
             if tailHeadCount == 0 || provenance.protocolID != tailProtocol || provenance.source != tailSource {
                 tail.removeAll()
@@ -66,8 +83,6 @@ extension JSONLineWriter {
             var t = JSONBytes(tail.reserve(24), writer.lastTime)
             t.provenanceFrame(provenance.frame)
             tail.commit(t.k)
-            headStart = head.start
-            headCount = head.count
             tailStart = tail.start
             tailCount = tail.count
         }
