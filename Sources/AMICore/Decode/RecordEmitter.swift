@@ -17,6 +17,10 @@ public protocol RecordEmitter {
                           note: String?)
     /// A reading of the meter set last by `setMeter`, with the fields of `template`.
     mutating func reading(_ template: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int)
+    /// An event of a meter's status (such as the status byte of an M-Bus header); `meter` and
+    /// `provenance` are usually those given to `setMeter` last.
+    mutating func statusEvent(meter: String, event: StaticString, code: String, text: StaticString, time: UTCTime?,
+                              provenance: Provenance)
     /// A whole record: an event, or a reading with its own meter and provenance.
     mutating func record(_ record: Record)
     /// Something that did not stop the frame (such as a checksum mismatch under `ignoreChecksums`).
@@ -33,6 +37,12 @@ extension RecordEmitter {
     public mutating func reading(_ t: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int) {
         reading(quantity: t.quantity, obis: t.obis, value: value, unit: t.unit, time: time, storage: t.storage,
                 tariff: t.tariff, subunit: t.subunit, function: t.function, record: record, note: t.note)
+    }
+
+    public mutating func statusEvent(meter: String, event: StaticString, code: String, text: StaticString,
+                                     time: UTCTime?, provenance: Provenance) {
+        record(.event(Event(meter: meter, event: event.description, code: code, text: text.description, time: time,
+                            provenance: provenance)))
     }
 
     public mutating func collect(_ decode: (inout DecodeOutput) throws(DecodeError) -> Void) throws(DecodeError) {

@@ -19,6 +19,9 @@ extension JSONLineWriter {
         private var headStart: UnsafePointer<UInt8>
         /// The meter head the head is, kept while its readings are written.
         private var meterHead: MeterHead? = nil
+        /// The meter of the head, and where `,"meter":…` ends in it (for status events).
+        private var headMeter = ""
+        private var headMeterEnd = 0
         private var headCount = 0
         private var tailStart: UnsafePointer<UInt8>
         private var tailCount = 0
@@ -26,6 +29,8 @@ extension JSONLineWriter {
         private var tailProtocol = ProtocolID.mbus
         private var tailSource = ""
         private var tailHeadCount = 0
+        /// The frame index the tail ends with.
+        private var tailFrame = 0
         /// For decoders that fill a `DecodeOutput` (`collect`), kept to reuse its storage.
         private var scratch = DecodeOutput()
 
@@ -53,8 +58,9 @@ extension JSONLineWriter {
             var bound = 64 + JSONBytes.stringBound(meter)
             if let m = medium { bound += JSONBytes.stringBound(m) }
             var h = JSONBytes(head.reserve(bound), writer.lastTime)
-            h.readingHead(meter: meter, medium: medium)
+            headMeterEnd = h.readingHead(meter: meter, medium: medium)
             head.commit(h.k)
+            headMeter = meter
             headStart = head.start
             headCount = head.count
             setTail(provenance)
@@ -64,6 +70,8 @@ extension JSONLineWriter {
             meterHead = meter
             headStart = meter.json.baseAddress!
             headCount = meter.json.count
+            headMeter = meter.meter
+            headMeterEnd = meter.meterEnd
             setTail(provenance)
         }
 
@@ -83,6 +91,7 @@ extension JSONLineWriter {
             var t = JSONBytes(tail.reserve(24), writer.lastTime)
             t.provenanceFrame(provenance.frame)
             tail.commit(t.k)
+            tailFrame = provenance.frame
             tailStart = tail.start
             tailCount = tail.count
         }
@@ -117,6 +126,30 @@ extension JSONLineWriter {
             e.copy(j + t.timeAt, t.recordAt - t.timeAt)
             e.int("", record)
             e.copy(j + t.recordAt, t.json.count - t.recordAt)
+            e.copy(tailStart, tailCount)
+            writer.output.commit(e.k)
+            records += 1
+        }
+
+        /// Written as `JSONLineWriter.write(_:)` writes an event, from the head's meter and the tail when
+        /// they are this event's.
+        public mutating func statusEvent(meter: String, event: StaticString, code: String, text: StaticString,
+                                         time: UTCTime?, provenance: Provenance) {
+            guard meter == headMeter, provenance.frame == tailFrame, provenance.protocolID == tailProtocol,
+                  provenance.source == tailSource else {
+                record(.event(Event(meter: meter, event: event.description, code: code, text: text.description,
+                                    time: time, provenance: provenance)))
+                return
+            }
+            let bound = 200 + headMeterEnd + tailCount + JSONBytes.stringBound(code)
+            var e = JSONBytes(writer.output.reserve(bound), writer.lastTime)
+            e.raw(#"{"type":"event","v":1"#)
+            let start = JSONBytes.readingStart.utf8CodeUnitCount
+            e.copy(headStart + start, headMeterEnd - start)
+            e.vocabulary(#","event":"#, VocabularyName(event))
+            e.string(#","code":"#, code)
+            e.vocabulary(#","text":"#, VocabularyName(text))
+            if let time { e.time(#","time":"#, time) }
             e.copy(tailStart, tailCount)
             writer.output.commit(e.k)
             records += 1

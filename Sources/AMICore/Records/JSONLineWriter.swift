@@ -124,11 +124,17 @@ public struct JSONLineWriter {
             return bound
         }
 
-        /// `{"type":"reading","v":1` and the meter and medium.
-        mutating func readingHead(meter: String, medium: String?) {
-            raw(#"{"type":"reading","v":1"#)
+        /// The start of every reading, before its meter.
+        static let readingStart: StaticString = #"{"type":"reading","v":1"#
+
+        /// `{"type":"reading","v":1` and the meter and medium; returns where `,"meter":…` ends.
+        @discardableResult
+        mutating func readingHead(meter: String, medium: String?) -> Int {
+            raw(Self.readingStart)
             string(#","meter":"#, meter)
+            let meterEnd = k
             if let m = medium { string(#","medium":"#, m) }
+            return meterEnd
         }
 
         /// The fields of a reading from its quantity to its note, in the documented order.

@@ -9,6 +9,8 @@ public final class MeterHead: @unchecked Sendable {   // immutable after init
     public let medium: String?
     /// `{"type":"reading","v":1,"meter":…` and, with a medium, `,"medium":…`.
     let json: UnsafeBufferPointer<UInt8>
+    /// Where `,"meter":…` ends in `json`.
+    let meterEnd: Int
 
     public init(meter: String, medium: String?) {
         self.meter = meter
@@ -18,7 +20,7 @@ public final class MeterHead: @unchecked Sendable {   // immutable after init
         let time = JSONLineWriter.TimeText()
         let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: bound)
         var e = JSONLineWriter.JSONBytes(bytes, time)
-        e.readingHead(meter: meter, medium: medium)
+        meterEnd = e.readingHead(meter: meter, medium: medium)
         withExtendedLifetime(time) {}
         json = UnsafeBufferPointer(start: bytes, count: e.k)
     }
