@@ -30,7 +30,7 @@ final class KeyedObjects<Entry: AnyObject>: @unchecked Sendable {
 
     @inline(__always)
     private func slot(_ key: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> shift)
     }
 
     /// The object stored under `key`; nil for none (and for key 0). It lives as long as the table.

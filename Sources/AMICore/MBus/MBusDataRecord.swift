@@ -277,7 +277,7 @@ enum MBusDataRecord {
                                                        stage: inout StaticString, frame info: FrameInfo,
                                                        times: FrameTimes, layouts: MBusLayoutCache,
                                                        into out: inout E) throws(DecodeError) {
-        let key = MBusLayoutCache.key(c.bytes, at: c.position - 1, end: c.end)
+        let key = MBusLayoutCache.key(c.bytes, at: c.position - 1, end: c.end, bigEndian: info.bigEndian)
         let cached = layouts[key]
         var parsed: MBusRecordLayout? = nil
         let shape: MBusRecordLayout.Shape

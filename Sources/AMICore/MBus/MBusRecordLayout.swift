@@ -38,7 +38,7 @@ final class MBusRecordLayout: Sendable {
 /// the stream are kept beside them in the same way.
 ///
 /// Holds at most `capacity` layouts (later ones are parsed each time); keys are DIBs and VIBs of
-/// up to 7 bytes without a plain-text unit. Used by one decoding thread at a time.
+/// up to 7 bytes. Used by one decoding thread at a time.
 final class MBusLayoutCache: @unchecked Sendable {
     static let capacity = 1024
     private let table = KeyedObjects<MBusRecordLayout>(capacity: capacity)
@@ -51,36 +51,45 @@ final class MBusLayoutCache: @unchecked Sendable {
     /// How many layouts are kept.
     var count: Int { table.count }
 
-    /// The key of the DIB and VIB starting at `bytes[start]`: their bytes and, in the top byte,
-    /// their length. 0 when they cannot be a key: longer than 7 bytes, running past `end`, or with
-    /// a plain-text VIF (its text follows the VIF).
-    static func key(_ bytes: [UInt8], at start: Int, end: Int) -> UInt64 {
+    /// The key of the DIB and VIB starting at `bytes[start]`: their bytes (with the length and text
+    /// of a plain-text unit, which follow its VIF) and, in the top byte, their length. A plain-text
+    /// unit is read last character first unless `bigEndian` (mode 2): its key then has bit 63 set
+    /// too. 0 when they cannot be a key: longer than 7 bytes or running past `end`.
+    static func key(_ bytes: [UInt8], at start: Int, end: Int, bigEndian: Bool) -> UInt64 {
+        guard start >= 0 else { return 0 }
         let limit = min(end, bytes.count, start + 7)
+        // Where they end: the DIF and its DIFEs, the VIF (with a plain-text unit's length and text),
+        // its VIFEs; each chain ends at a byte without the extension bit.
         var i = start
-        var key: UInt64 = 0
-        var shift: UInt64 = 0
-        var inVIB = false
-        // The DIF and its DIFEs, then the VIF and its VIFEs: each chain ends at a byte without the
-        // extension bit.
-        while true {
-            guard i >= 0, i < limit else { return 0 }
-            let b = bytes[i]
-            key |= UInt64(b) << shift
-            shift += 8
+        repeat {
+            guard i < limit else { return 0 }
             i += 1
-            if b & 0x80 == 0 {
-                if inVIB { break }
-                inVIB = true
-                guard i < limit else { return 0 }
-                let vif = bytes[i]
-                if vif & 0x7F == 0x7C { return 0 }      // a plain-text unit follows the VIF
-                key |= UInt64(vif) << shift
-                shift += 8
-                i += 1
-                if vif & 0x80 == 0 { break }
-            }
+        } while bytes[i - 1] & 0x80 != 0
+        guard i < limit else { return 0 }
+        let vif = bytes[i]
+        i += 1
+        let text = vif & 0x7F == 0x7C
+        if text {
+            guard i < limit else { return 0 }
+            i += 1 + Int(bytes[i])
         }
-        return key | UInt64(i - start) << 56
+        if vif & 0x80 != 0 {
+            repeat {
+                guard i < limit else { return 0 }
+                i += 1
+            } while bytes[i - 1] & 0x80 != 0
+        }
+        guard i <= limit else { return 0 }
+        let n = i - start
+        // Their bytes, the first lowest: one load when eight bytes are there to read.
+        var key: UInt64 = 0
+        if start + 8 <= bytes.count {
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt64.self) }
+            key = UInt64(littleEndian: word) & ((1 &<< UInt64(8 * n)) &- 1)
+        } else {
+            for j in (start..<i).reversed() { key = key &<< 8 | UInt64(bytes[j]) }
+        }
+        return key | UInt64(n) << 56 | (text && bigEndian ? 1 << 63 : 0)
     }
 
     /// The layout stored under `key`; nil for none (and for key 0). It lives as long as the cache.
@@ -89,7 +98,7 @@ final class MBusLayoutCache: @unchecked Sendable {
 
     /// Keeps `layout` under `key` while there is room, when the key's length is the layout's.
     func insert(_ layout: MBusRecordLayout, key: UInt64) {
-        guard Int(key >> 56) == layout.shape.length else { return }
+        guard Int((key >> 56) & 0x7F) == layout.shape.length else { return }
         table.insert(layout, key: key)
     }
 }
