@@ -70,18 +70,24 @@ import Testing
     }
 
     @Test func keysHoldTheBytesAndTheirLength() {
-        let key = { (hex: String) in
+        let key = { (hex: String, bigEndian: Bool) in
             let b = MBusTest.bytes(hex)
-            return MBusLayoutCache.key(b, at: 0, end: b.count)
+            return MBusLayoutCache.key(b, at: 0, end: b.count, bigEndian: bigEndian)
         }
-        #expect(key("0C 13 78 56 34 12") == 0x0200_0000_0000_130C)
-        #expect(key("8C 10 FD 93 80 01 00") == 0x0600_0180_93FD_108C)   // DIFE, FD table, two VIFEs
-        #expect(key("0C") == 0)                                          // no VIF
-        #expect(key("0C 93") == 0)                                       // VIFE missing: runs past the end
-        #expect(key("01 7C 03 41 42 43 05") == 0)                        // plain-text unit
-        #expect(key("01 FC 03 41 42 43 05") == 0)
-        #expect(key("84 80 80 80 80 80 40 13 01 00 00 00") == 0)        // 8 bytes
-        #expect(key("84 80 80 80 80 40 13 01 00 00 00") == 0x0713_4080_8080_8084)    // 7 bytes
+        #expect(key("0C 13 78 56 34 12", false) == 0x0200_0000_0000_130C)
+        #expect(key("8C 10 FD 93 80 01 00", false) == 0x0600_0180_93FD_108C)   // DIFE, FD table, two VIFEs
+        #expect(key("0C", false) == 0)                                          // no VIF
+        #expect(key("0C 93", false) == 0)                                       // VIFE missing: runs past the end
+        // A plain-text unit: its length and text (then the VIFEs of VIF 0xFC); bit 63 when the text is
+        // sent in order (mode 2).
+        #expect(key("01 7C 03 41 42 43 05", false) == 0x0600_4342_4103_7C01)
+        #expect(key("01 7C 03 41 42 43 05", true) == 0x8600_4342_4103_7C01)
+        #expect(key("01 FC 03 41 42 43 05", false) == 0x0705_4342_4103_FC01)
+        #expect(key("01 7C 06 41 42 43 44 45 46", false) == 0)                 // 9 bytes
+        #expect(key("01 7C 03 41 42", false) == 0)                             // text cut short
+        #expect(key("0C 13", true) == 0x0200_0000_0000_130C)                    // without text the byte order does not count
+        #expect(key("84 80 80 80 80 80 40 13 01 00 00 00", false) == 0)        // 8 bytes
+        #expect(key("84 80 80 80 80 40 13 01 00 00 00", false) == 0x0713_4080_8080_8084)    // 7 bytes
     }
 
     @Test func theCacheKeepsAtMostItsCapacity() throws {

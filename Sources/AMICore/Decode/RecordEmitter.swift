@@ -9,12 +9,18 @@
 public protocol RecordEmitter {
     /// The meter, medium and provenance of the readings emitted after this call.
     mutating func setMeter(_ meter: String, medium: String?, provenance: Provenance)
+    /// The same with the meter and medium of `head` (whose JSON is rendered once for all its frames).
+    mutating func setMeter(_ head: MeterHead, provenance: Provenance)
     /// A reading of the meter set last by `setMeter`.
     mutating func reading(quantity: Quantity, obis: String?, value: ReadingValue, unit: Unit?, time: UTCTime?,
                           storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?, record: Int?,
                           note: String?)
     /// A reading of the meter set last by `setMeter`, with the fields of `template`.
     mutating func reading(_ template: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int)
+    /// An event of a meter's status (such as the status byte of an M-Bus header); `meter` and
+    /// `provenance` are usually those given to `setMeter` last.
+    mutating func statusEvent(meter: String, event: StaticString, code: String, text: StaticString, time: UTCTime?,
+                              provenance: Provenance)
     /// A whole record: an event, or a reading with its own meter and provenance.
     mutating func record(_ record: Record)
     /// Something that did not stop the frame (such as a checksum mismatch under `ignoreChecksums`).
@@ -24,9 +30,19 @@ public protocol RecordEmitter {
 }
 
 extension RecordEmitter {
+    public mutating func setMeter(_ head: MeterHead, provenance: Provenance) {
+        setMeter(head.meter, medium: head.medium, provenance: provenance)
+    }
+
     public mutating func reading(_ t: ReadingTemplate, value: ReadingValue, time: UTCTime?, record: Int) {
         reading(quantity: t.quantity, obis: t.obis, value: value, unit: t.unit, time: time, storage: t.storage,
                 tariff: t.tariff, subunit: t.subunit, function: t.function, record: record, note: t.note)
+    }
+
+    public mutating func statusEvent(meter: String, event: StaticString, code: String, text: StaticString,
+                                     time: UTCTime?, provenance: Provenance) {
+        record(.event(Event(meter: meter, event: event.description, code: code, text: text.description, time: time,
+                            provenance: provenance)))
     }
 
     public mutating func collect(_ decode: (inout DecodeOutput) throws(DecodeError) -> Void) throws(DecodeError) {

@@ -75,6 +75,7 @@ enum MBusDataRecord {
     static func scanTimePoints(_ bytes: [UInt8], _ range: Range<Int>, bigEndian: Bool,
                                zone: LocalTimeZone) -> TimePoints {
         var points = TimePoints()
+        guard mayHoldTimePoints(bytes, range) else { return points }
         _ = walk(bytes, range) { dif, h, data in
             let coding = dif & 0x0F
             if (h.vif == 0x6C || h.vif == 0x6D), coding == 0x2 || coding == 0x3 || coding == 0x4 || coding == 0x6 {
@@ -85,6 +86,27 @@ enum MBusDataRecord {
             }
         }
         return points
+    }
+
+    /// Whether a byte of `range` is 0x6C or 0x6D, the VIF of a plain time point: without one, a
+    /// frame's records need no look-ahead. Eight bytes at a time: with bit 0 of each byte set, such a
+    /// byte is 0x6D, which makes a zero byte of `x ^ 0x6D6D…` (the exact zero-byte test).
+    static func mayHoldTimePoints(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        let r = range.clamped(to: 0..<bytes.count)
+        return bytes.withUnsafeBytes { raw in
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                let x = (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | ones) ^ (0x6D &* ones)
+                if (x &- ones) & ~x & (0x80 &* ones) != 0 { return true }
+                i += 8
+            }
+            while i < r.upperBound {
+                if raw[i] | 1 == 0x6D { return true }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// Steps through the records of `range` without decoding them, handing `body` each record's DIF,
@@ -255,7 +277,7 @@ enum MBusDataRecord {
                                                        stage: inout StaticString, frame info: FrameInfo,
                                                        times: FrameTimes, layouts: MBusLayoutCache,
                                                        into out: inout E) throws(DecodeError) {
-        let key = MBusLayoutCache.key(c.bytes, at: c.position - 1, end: c.end)
+        let key = MBusLayoutCache.key(c.bytes, at: c.position - 1, end: c.end, bigEndian: info.bigEndian)
         let cached = layouts[key]
         var parsed: MBusRecordLayout? = nil
         let shape: MBusRecordLayout.Shape

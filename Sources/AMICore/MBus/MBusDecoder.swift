@@ -171,8 +171,8 @@ public enum MBusDecoder {
                                                          layouts: MBusLayoutCache,
                                                          into out: inout E) throws(DecodeError) {
         let meter: String
-        let medium: String?
         var status: UInt8? = nil
+        let provenance = context.provenance(.mbus)
         switch header {
         case .long:
             guard data.count >= 12 else {
@@ -187,8 +187,25 @@ public enum MBusDecoder {
                                 : UInt16(frame[h + 5]) << 8 | UInt16(frame[h + 4])
             let version = frame[h + 6], mediumByte = frame[h + 7]
             status = frame[h + 9]
-            meter = MBusHeader.meterIdentity(manufacturer: man, id: id, version: version, medium: mediumByte)
-            medium = MBusHeader.mediumNames[Int(mediumByte)]
+            // The meter as seen before in the stream, else made and kept while there is room.
+            let key = UInt64(id.0) << 56 | UInt64(id.1) << 48 | UInt64(id.2) << 40 | UInt64(id.3) << 32
+                | UInt64(man) << 16 | UInt64(version) << 8 | UInt64(mediumByte)
+            if let known = layouts.meters[key] {
+                meter = known._withUnsafeGuaranteedRef { head in
+                    out.setMeter(head, provenance: provenance)
+                    return head.meter
+                }
+            } else {
+                meter = MBusHeader.meterIdentity(manufacturer: man, id: id, version: version, medium: mediumByte)
+                let medium = MBusHeader.mediumNames[Int(mediumByte)]
+                if layouts.meters.count < layouts.meters.capacity {
+                    let head = MeterHead(meter: meter, medium: medium)
+                    layouts.meters.insert(head, key: key)
+                    out.setMeter(head, provenance: provenance)
+                } else {
+                    out.setMeter(meter, medium: medium, provenance: provenance)
+                }
+            }
         case .short:
             guard data.count >= 4 else {
                 throw DecodeError(.mbusApplication, at: data.lowerBound, .malformed,
@@ -196,14 +213,12 @@ public enum MBusDecoder {
             }
             status = frame[data.lowerBound + 1]
             meter = MBusHeader.addressIdentity(address: address, hint: context.meterHint)
-            medium = nil
+            out.setMeter(meter, medium: nil, provenance: provenance)
         case .none:
             meter = MBusHeader.addressIdentity(address: address, hint: context.meterHint)
-            medium = nil
+            out.setMeter(meter, medium: nil, provenance: provenance)
         }
         let headerLength = header == .long ? 12 : (header == .short ? 4 : 0)
-        let provenance = context.provenance(.mbus)
-        out.setMeter(meter, medium: medium, provenance: provenance)
         let info = MBusDataRecord.FrameInfo(bigEndian: bigEndian, zone: context.options.meterTimeZone)
         var cursor = ByteCursor(frame, start: data.lowerBound + headerLength, end: data.upperBound,
                                 layer: .mbusApplication)

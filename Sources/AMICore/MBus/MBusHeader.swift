@@ -92,9 +92,8 @@ enum MBusHeader {
                                                time: UTCTime?, provenance: Provenance, into out: inout E) {
         if status & (0x1F | manufacturerMask) == 0 { return }
         let code = Hex.byte(status)
-        func emit(_ event: String, _ text: String) {
-            out.record(.event(Event(meter: meter, event: event, code: code, text: text, time: time,
-                                    provenance: provenance)))
+        func emit(_ event: StaticString, _ text: StaticString) {
+            out.statusEvent(meter: meter, event: event, code: code, text: text, time: time, provenance: provenance)
         }
         switch status & 0x03 {
         case 0x01: emit("application_busy", "application busy")

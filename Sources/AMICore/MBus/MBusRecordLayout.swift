@@ -34,84 +34,71 @@ final class MBusRecordLayout: Sendable {
 
 /// The layouts of the DIBs and VIBs seen so far in a stream, by their bytes. A meter sends the same
 /// records in every telegram, and a fleet has few kinds of meter, so most records find their
-/// layout here instead of being parsed and their reading's JSON fields written anew.
+/// layout here instead of being parsed and their reading's JSON fields written anew. The meters of
+/// the stream are kept beside them in the same way.
 ///
 /// Holds at most `capacity` layouts (later ones are parsed each time); keys are DIBs and VIBs of
-/// up to 7 bytes without a plain-text unit. Used by one decoding thread at a time.
+/// up to 7 bytes. Used by one decoding thread at a time.
 final class MBusLayoutCache: @unchecked Sendable {
     static let capacity = 1024
-    private static let slots = 2048         // a power of two, twice the capacity
-
-    // Open addressing by the key; 0 marks an empty slot (a key is never 0: it holds its length).
-    @exclusivity(unchecked) private var keys = [UInt64](repeating: 0, count: slots)
-    // Retained here (released in deinit), handed out unretained: a lookup costs no reference count.
-    @exclusivity(unchecked) private var entries = [Unmanaged<MBusRecordLayout>?](repeating: nil, count: slots)
-    @exclusivity(unchecked) private(set) var count = 0
+    private let table = KeyedObjects<MBusRecordLayout>(capacity: capacity)
+    /// The meters of the long headers seen so far (CI 0x72, 0x76), by their identification,
+    /// manufacturer, version and medium (`MBusDecoder`).
+    let meters = KeyedObjects<MeterHead>(capacity: capacity)
 
     init() {}
 
-    deinit {
-        for e in entries { e?.release() }
-    }
+    /// How many layouts are kept.
+    var count: Int { table.count }
 
-    /// The key of the DIB and VIB starting at `bytes[start]`: their bytes and, in the top byte,
-    /// their length. 0 when they cannot be a key: longer than 7 bytes, running past `end`, or with
-    /// a plain-text VIF (its text follows the VIF).
-    static func key(_ bytes: [UInt8], at start: Int, end: Int) -> UInt64 {
+    /// The key of the DIB and VIB starting at `bytes[start]`: their bytes (with the length and text
+    /// of a plain-text unit, which follow its VIF) and, in the top byte, their length. A plain-text
+    /// unit is read last character first unless `bigEndian` (mode 2): its key then has bit 63 set
+    /// too. 0 when they cannot be a key: longer than 7 bytes or running past `end`.
+    static func key(_ bytes: [UInt8], at start: Int, end: Int, bigEndian: Bool) -> UInt64 {
+        guard start >= 0 else { return 0 }
         let limit = min(end, bytes.count, start + 7)
+        // Where they end: the DIF and its DIFEs, the VIF (with a plain-text unit's length and text),
+        // its VIFEs; each chain ends at a byte without the extension bit.
         var i = start
-        var key: UInt64 = 0
-        var shift: UInt64 = 0
-        var inVIB = false
-        // The DIF and its DIFEs, then the VIF and its VIFEs: each chain ends at a byte without the
-        // extension bit.
-        while true {
-            guard i >= 0, i < limit else { return 0 }
-            let b = bytes[i]
-            key |= UInt64(b) << shift
-            shift += 8
+        repeat {
+            guard i < limit else { return 0 }
             i += 1
-            if b & 0x80 == 0 {
-                if inVIB { break }
-                inVIB = true
-                guard i < limit else { return 0 }
-                let vif = bytes[i]
-                if vif & 0x7F == 0x7C { return 0 }      // a plain-text unit follows the VIF
-                key |= UInt64(vif) << shift
-                shift += 8
-                i += 1
-                if vif & 0x80 == 0 { break }
-            }
+        } while bytes[i - 1] & 0x80 != 0
+        guard i < limit else { return 0 }
+        let vif = bytes[i]
+        i += 1
+        let text = vif & 0x7F == 0x7C
+        if text {
+            guard i < limit else { return 0 }
+            i += 1 + Int(bytes[i])
         }
-        return key | UInt64(i - start) << 56
-    }
-
-    @inline(__always)
-    private static func slot(_ key: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 53)   // the top 11 bits: 0..<2048
+        if vif & 0x80 != 0 {
+            repeat {
+                guard i < limit else { return 0 }
+                i += 1
+            } while bytes[i - 1] & 0x80 != 0
+        }
+        guard i <= limit else { return 0 }
+        let n = i - start
+        // Their bytes, the first lowest: one load when eight bytes are there to read.
+        var key: UInt64 = 0
+        if start + 8 <= bytes.count {
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt64.self) }
+            key = UInt64(littleEndian: word) & ((1 &<< UInt64(8 * n)) &- 1)
+        } else {
+            for j in (start..<i).reversed() { key = key &<< 8 | UInt64(bytes[j]) }
+        }
+        return key | UInt64(n) << 56 | (text && bigEndian ? 1 << 63 : 0)
     }
 
     /// The layout stored under `key`; nil for none (and for key 0). It lives as long as the cache.
-    subscript(key: UInt64) -> Unmanaged<MBusRecordLayout>? {
-        guard key != 0 else { return nil }
-        var s = Self.slot(key)
-        while keys[s] != 0 {
-            if keys[s] == key { return entries[s] }
-            s = (s + 1) & (Self.slots - 1)
-        }
-        return nil
-    }
+    @inline(__always)
+    subscript(key: UInt64) -> Unmanaged<MBusRecordLayout>? { table[key] }
 
-    /// Keeps `layout` under `key` while there is room.
+    /// Keeps `layout` under `key` while there is room, when the key's length is the layout's.
     func insert(_ layout: MBusRecordLayout, key: UInt64) {
-        guard key != 0, count < Self.capacity, Int(key >> 56) == layout.shape.length else { return }
-        var s = Self.slot(key)
-        while keys[s] != 0 {
-            if keys[s] == key { return }
-            s = (s + 1) & (Self.slots - 1)
-        }
-        keys[s] = key
-        entries[s] = Unmanaged.passRetained(layout)
-        count += 1
+        guard Int((key >> 56) & 0x7F) == layout.shape.length else { return }
+        table.insert(layout, key: key)
     }
 }

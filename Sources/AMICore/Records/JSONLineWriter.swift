@@ -94,13 +94,14 @@ public struct JSONLineWriter {
     /// copy of a literal.
     struct JSONBytes {
         let p: UnsafeMutablePointer<UInt8>
-        // Lives only during one write of the writer that owns `lastTime`: no reference counting.
-        unowned(unsafe) let lastTime: TimeText
+        // Lives only during one write of the writer that owns `lastTime`: no reference counting
+        // (held and called unretained).
+        let lastTime: Unmanaged<TimeText>
         var k = 0
 
         init(_ p: UnsafeMutablePointer<UInt8>, _ lastTime: TimeText) {
             self.p = p
-            self.lastTime = lastTime
+            self.lastTime = .passUnretained(lastTime)
         }
 
         /// The most bytes a string can take as a JSON literal (every byte escaped as `\u00XX`).
@@ -124,11 +125,17 @@ public struct JSONLineWriter {
             return bound
         }
 
-        /// `{"type":"reading","v":1` and the meter and medium.
-        mutating func readingHead(meter: String, medium: String?) {
-            raw(#"{"type":"reading","v":1"#)
+        /// The start of every reading, before its meter.
+        static let readingStart: StaticString = #"{"type":"reading","v":1"#
+
+        /// `{"type":"reading","v":1` and the meter and medium; returns where `,"meter":…` ends.
+        @discardableResult
+        mutating func readingHead(meter: String, medium: String?) -> Int {
+            raw(Self.readingStart)
             string(#","meter":"#, meter)
+            let meterEnd = k
             if let m = medium { string(#","medium":"#, m) }
+            return meterEnd
         }
 
         /// The fields of a reading from its quantity to its note, in the documented order.
@@ -282,7 +289,8 @@ public struct JSONLineWriter {
         mutating func time(_ name: StaticString, _ value: UTCTime) {
             raw(name)
             byte(0x22)
-            k += lastTime.write(value, to: p + k)
+            let at = p + k
+            k += lastTime._withUnsafeGuaranteedRef { $0.write(value, to: at) }
             byte(0x22)
         }
 

@@ -215,7 +215,7 @@ public enum RecordFunction: String, Sendable, Equatable {
 
 /// Where records came from, by the names used in records and on the command line: the meter
 /// protocols `ami-decode` decodes (`decodable`), and the file formats `ami-export` imports.
-public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
+public enum ProtocolID: String, Sendable, Hashable, CaseIterable {
     case mbus = "mbus"
     case iec62056_21 = "iec62056-21"
     case dsmr = "dsmr"
@@ -232,6 +232,26 @@ public enum ProtocolID: String, Sendable, Equatable, CaseIterable {
 
     /// The protocols whose frames `ami-decode` decodes.
     public static let decodable: [ProtocolID] = [.mbus, .wmbus, .iec62056_21, .dsmr, .dlms, .sml, .modbus]
+
+    /// The case's place in the declaration. Protocols are compared and hashed by it, not by their
+    /// names (as `RawRepresentable` would): the enabled protocols are asked about for every frame.
+    private var ordinal: UInt8 {
+        switch self {
+        case .mbus: 0
+        case .iec62056_21: 1
+        case .dsmr: 2
+        case .dlms: 3
+        case .wmbus: 4
+        case .sml: 5
+        case .modbus: 6
+        case .nem12: 7
+        case .espi: 8
+        }
+    }
+
+    public static func == (a: ProtocolID, b: ProtocolID) -> Bool { a.ordinal == b.ordinal }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
 }
 
 /// A name of the vocabulary (of a `Quantity` or `Unit`): a literal of the program, which is copied

@@ -17,9 +17,13 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// Parses `[+-]digits[.digits][(e|E)[+-]digits]`; surrounding spaces are not accepted.
     /// Returns nil for anything else, or when more than 18 significant digits are given (zeros at
     /// the end beyond the 18th digit do not count: `1` and 300 zeros is 1e300).
-    public init?(_ text: Substring) { self.init(utf8: Array(text.utf8)) }
+    public init?(_ text: Substring) { self.init(utf8: text.utf8) }
 
-    public init?(_ text: String) { self.init(utf8: Array(text.utf8)) }
+    public init?(_ text: String) {
+        var t = text
+        guard let d = t.withUTF8({ ExactDecimal(utf8: $0) }) else { return nil }
+        self = d
+    }
 
     /// Parses decimal text from ASCII bytes (see `init?(_:)`).
     public init?<C: Collection>(utf8 text: C) where C.Element == UInt8 {

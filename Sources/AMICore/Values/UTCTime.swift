@@ -95,19 +95,19 @@ public struct UTCTime: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Writes the ISO 8601 text at `p` (room for `maxTextLength` bytes) and returns its length.
     public func write(to p: UnsafeMutablePointer<UInt8>) -> Int {
         let c = civil
-        var k = 0
-        func put(_ v: Int, _ width: Int) {
-            var x = v.magnitude
-            var i = width - 1
-            while i >= 0 { p[k + i] = UInt8(48 + x % 10); x /= 10; i -= 1 }
-            k += width
+        // Each field's lowest digits, zero-padded, then the separator after it.
+        func put(_ v: Int, _ width: Int, at end: Int, _ separator: UInt8) {
+            _ = DecimalDigits.write(UInt64(v.magnitude), count: width, endingAt: p + end)
+            p[end] = separator
         }
-        func sep(_ c: UInt8) { p[k] = c; k += 1 }
-        put(c.year, 4); sep(45); put(c.month, 2); sep(45); put(c.day, 2)
-        sep(84); put(c.hour, 2); sep(58); put(c.minute, 2); sep(58); put(c.second, 2)
-        if c.millisecond != 0 { sep(46); put(c.millisecond, 3) }
-        sep(90)
-        return k
+        put(c.year, 4, at: 4, 45); put(c.month, 2, at: 7, 45); put(c.day, 2, at: 10, 84)
+        put(c.hour, 2, at: 13, 58); put(c.minute, 2, at: 16, 58)
+        guard c.millisecond != 0 else {
+            put(c.second, 2, at: 19, 90)
+            return 20
+        }
+        put(c.second, 2, at: 19, 46); put(c.millisecond, 3, at: 23, 90)
+        return 24
     }
 }
 
