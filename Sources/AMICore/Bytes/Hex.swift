@@ -44,31 +44,56 @@ public enum Hex {
     /// or of a lone final digit.
     public static func decode<C: Collection>(_ text: C, base: Int = 0) throws(DecodeError) -> [UInt8]
     where C.Element == UInt8, C.Index == Int {
+        if let bytes = text.withContiguousStorageIfAvailable(pairs), let bytes { return bytes }
+        // Not contiguous, or not well formed: digit by digit, to tell where and why.
         var out: [UInt8] = []
         out.reserveCapacity(text.count / 2)
-        var high: UInt8? = nil
-        var highAt = 0
-        for i in text.indices {
+        var i = text.startIndex
+        let end = text.endIndex
+        while i < end {
             let c = text[i]
-            if let n = nibble(c) {
-                if let h = high {
-                    out.append(h << 4 | n)
-                    high = nil
+            if let high = nibble(c) {
+                guard i + 1 < end else { throw DecodeError(.hex, at: base + i, .malformed, "odd number of hex digits") }
+                let c2 = text[i + 1]
+                if let low = nibble(c2) {
+                    out.append(high << 4 | low)
+                    i += 2
+                    continue
+                }
+                if isSeparator(c2) { throw DecodeError(.hex, at: base + i, .malformed, "lone hex digit") }
+                throw DecodeError(.hex, at: base + i + 1, .malformed, "not a hex digit: \(printable(c2))")
+            }
+            guard isSeparator(c) else { throw DecodeError(.hex, at: base + i, .malformed, "not a hex digit: \(printable(c))") }
+            i += 1
+        }
+        return out
+    }
+
+    /// The bytes of well-formed hex text in contiguous memory, or nil when the text is not (the
+    /// usual case, read without per-byte checks on the output).
+    private static func pairs(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var ok = true
+        let out = [UInt8](unsafeUninitializedCapacity: text.count / 2) { buffer, count in
+            var i = 0
+            while i < text.count {
+                if let high = nibble(text[i]) {
+                    guard i + 1 < text.count, let low = nibble(text[i + 1]) else { ok = false; break }
+                    buffer[count] = high << 4 | low
+                    count += 1
+                    i += 2
                 } else {
-                    high = n
-                    highAt = i
+                    guard isSeparator(text[i]) else { ok = false; break }
+                    i += 1
                 }
-            } else if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: ":")
-                        || c == UInt8(ascii: "-") || c == UInt8(ascii: "\r") {
-                if high != nil {
-                    throw DecodeError(.hex, at: base + highAt, .malformed, "lone hex digit")
-                }
-            } else {
-                throw DecodeError(.hex, at: base + i, .malformed, "not a hex digit: \(printable(c))")
             }
         }
-        if high != nil { throw DecodeError(.hex, at: base + highAt, .malformed, "odd number of hex digits") }
-        return out
+        return ok ? out : nil
+    }
+
+    /// A character allowed between pairs of digits.
+    private static func isSeparator(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+            || c == UInt8(ascii: "\r")
     }
 
     /// A byte shown in a message: the character when printable ASCII, else its hex.

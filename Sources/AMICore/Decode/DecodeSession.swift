@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// How an input is laid out; `auto` decides from its first line.
 public enum InputFormat: String, Sendable, CaseIterable {
     case auto
@@ -154,8 +160,12 @@ public final class DecodeSession {
 
     private func processLines(atEnd: Bool) {
         while !stopped {
-            var nl = scanFrom
-            while nl < pending.count && pending[nl] != 0x0A { nl += 1 }
+            let nl = pending.withUnsafeBufferPointer { p in
+                guard scanFrom < p.count, let hit = memchr(p.baseAddress! + scanFrom, 0x0A, p.count - scanFrom) else {
+                    return p.count
+                }
+                return UnsafeRawPointer(hit) - UnsafeRawPointer(p.baseAddress!)
+            }
             if nl == pending.count && !atEnd { return }
             if scanFrom == pending.count { return }
             var lineEnd = nl
@@ -182,7 +192,7 @@ public final class DecodeSession {
         if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
         let bytes: [UInt8]
         do {
-            bytes = try Hex.decode(Array(text), base: 0)
+            bytes = try Hex.decode(text, base: -text.startIndex)
         } catch {
             report(error, line: lineNumber, skipped: true)
             return

@@ -8,7 +8,6 @@ public enum WMBusReceiverLine {
     /// The frame of `line` and whether the receiver found its CRCs good; nil when the line is not a
     /// receiver line. Throws when it is one whose hex is bad.
     public static func parse(_ line: ArraySlice<UInt8>) throws(DecodeError) -> (frame: [UInt8], crcOK: Bool)? {
-        let prefix = Array("telegram=|".utf8)
         let start = line.startIndex
         if line.count > prefix.count, line.starts(with: prefix) {
             let body = line[(start + prefix.count)...]
@@ -25,12 +24,17 @@ public enum WMBusReceiverLine {
 
     /// True when `line` is a receiver line (for telling an input's format).
     static func isReceiverLine(_ line: ArraySlice<UInt8>) -> Bool {
-        line.starts(with: Array("telegram=|".utf8)) || rtlWMBusFields(line) != nil
+        line.starts(with: prefix) || rtlWMBusFields(line) != nil
     }
+
+    /// The start of a wmbusmeters line.
+    private static let prefix = Array("telegram=|".utf8)
 
     /// The fields of an rtl_wmbus line: a mode (`T1`, `C1`, `S1`), CRC and 3-out-of-6 flags, and a
     /// frame field starting `0x` as the eighth.
     private static func rtlWMBusFields(_ line: ArraySlice<UInt8>) -> [ArraySlice<UInt8>]? {
+        // The mode's `;` comes within the first 4 bytes: other lines (hex frames) are not split.
+        guard line.prefix(4).contains(UInt8(ascii: ";")) else { return nil }
         let fields = line.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
         guard fields.count >= 8, (1...3).contains(fields[0].count),
               fields[0].allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }),
