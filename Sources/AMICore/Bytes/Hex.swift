@@ -74,21 +74,33 @@ public enum Hex {
     private static func pairs(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var ok = true
         let out = [UInt8](unsafeUninitializedCapacity: text.count / 2) { buffer, count in
-            var i = 0
-            while i < text.count {
-                if let high = nibble(text[i]) {
-                    guard i + 1 < text.count, let low = nibble(text[i + 1]) else { ok = false; break }
-                    buffer[count] = high << 4 | low
-                    count += 1
-                    i += 2
-                } else {
-                    guard isSeparator(text[i]) else { ok = false; break }
-                    i += 1
+            nibbles.withUnsafeBufferPointer { nibbles in
+                var i = 0
+                while i < text.count {
+                    let high = nibbles[Int(text[i])]
+                    if high < 16 {
+                        guard i + 1 < text.count, case let low = nibbles[Int(text[i + 1])], low < 16 else {
+                            ok = false
+                            return
+                        }
+                        buffer[count] = high << 4 | low
+                        count += 1
+                        i += 2
+                    } else {
+                        guard high == separator else { ok = false; return }
+                        i += 1
+                    }
                 }
             }
         }
         return ok ? out : nil
     }
+
+    /// `nibble(c)` of every byte `c`, `separator` for a character allowed between pairs, else 0xFF.
+    private static let nibbles: [UInt8] = (0...255).map { c in
+        nibble(UInt8(c)) ?? (isSeparator(UInt8(c)) ? separator : 0xFF)
+    }
+    private static let separator: UInt8 = 0xFE
 
     /// A character allowed between pairs of digits.
     private static func isSeparator(_ c: UInt8) -> Bool {

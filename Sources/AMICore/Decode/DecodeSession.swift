@@ -188,7 +188,10 @@ public final class DecodeSession {
             return
         }
         var text = raw
-        if let hash = text.firstIndex(of: UInt8(ascii: "#")) { text = text[text.startIndex..<hash] }
+        let hash = text.withUnsafeBufferPointer { p in
+            memchr(p.baseAddress!, 0x23, p.count).map { UnsafeRawPointer($0) - UnsafeRawPointer(p.baseAddress!) }
+        }
+        if let hash { text = text[text.startIndex..<(text.startIndex + hash)] }
         if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
         let bytes: [UInt8]
         do {
