@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AMICore
 
@@ -112,6 +113,36 @@ import Testing
         }
         try first.execute("COMMIT")
         try second.transaction { try second.run("INSERT INTO t VALUES(1)") }
+        #expect(try first.scalar("SELECT count(*) FROM t") == 1)
+    }
+
+    /// A connection waiting for the write lock holds the turn file's lock while it waits (so that
+    /// an ingest pauses for it after a commit) and lets go once its statement has returned.
+    @Test func aWaitingWriterHoldsItsTurnUntilItHasTheLock() throws {
+        let dir = makeTemporaryDirectory("ami-sqlite")
+        let first = try open(dir)
+        try first.execute("CREATE TABLE t(v INTEGER)")
+        nonisolated(unsafe) let second = try open(dir)
+        let probe = Glibc.open(dir + "/t.db-turn", O_RDWR)
+        defer { close(probe) }
+        #expect(probe >= 0)
+        try first.execute("BEGIN IMMEDIATE")
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            try? second.execute("BEGIN IMMEDIATE; INSERT INTO t VALUES(2); COMMIT")
+            done.signal()
+        }.start()
+        // Up to 10 s for the second connection to start waiting.
+        var held = false
+        for _ in 0..<1000 {
+            if flock(probe, LOCK_EX | LOCK_NB) != 0 { held = true; break }
+            flock(probe, LOCK_UN)
+            usleep(10_000)
+        }
+        #expect(held)
+        try first.execute("COMMIT")
+        done.wait()
+        #expect(flock(probe, LOCK_EX | LOCK_NB) == 0)
         #expect(try first.scalar("SELECT count(*) FROM t") == 1)
     }
 

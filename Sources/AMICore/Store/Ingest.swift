@@ -232,6 +232,8 @@ public final class Ingest {
             }
             try db.execute("COMMIT")
             try db.execute("PRAGMA foreign_keys = ON")
+            // Another process's writer waiting for its turn gets it before the next transaction.
+            db.turn?.yieldIfWaitedFor()
         } catch {
             try abandon()
             throw error

@@ -58,6 +58,8 @@ public final class SQLiteDatabase {
     let handle: OpaquePointer
     public let path: String
     private var cache: [String: SQLiteStatement] = [:]
+    /// Turns at the write lock with other processes (nil for a read-only connection).
+    let turn: WriterTurn?
 
     /// Opens (creating it unless `readOnly`) the database at `path`; waits up to `busyTimeout`
     /// milliseconds for another connection's lock before failing with `SQLITE_BUSY`.
@@ -74,8 +76,16 @@ public final class SQLiteDatabase {
         }
         handle = db
         self.path = path
+        turn = readOnly || path.isEmpty || path.hasPrefix(":") || path.hasPrefix("file:") ? nil
+            : WriterTurn(databasePath: path, timeout: busyTimeout)
         sqlite3_extended_result_codes(db, 0)
-        sqlite3_busy_timeout(db, busyTimeout)
+        if let turn {
+            sqlite3_busy_handler(db, { context, tries in
+                Unmanaged<WriterTurn>.fromOpaque(context!).takeUnretainedValue().busy(tries: tries)
+            }, Unmanaged.passUnretained(turn).toOpaque())
+        } else {
+            sqlite3_busy_timeout(db, busyTimeout)
+        }
         try execute("PRAGMA foreign_keys = ON")
         if !readOnly {
             // WAL: readers never block the writer; NORMAL sync is durable against a killed process
@@ -112,6 +122,7 @@ public final class SQLiteDatabase {
     public func execute(_ sql: String) throws(SQLiteError) {
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if let turn, turn.waiting { turn.stopWaiting() }
         if rc != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(message)
@@ -293,6 +304,7 @@ public final class SQLiteStatement {
     @discardableResult
     public func step() throws(SQLiteError) -> Bool {
         let rc = sqlite3_step(stmt)
+        if let turn = database.turn, turn.waiting { turn.stopWaiting() }
         if rc == SQLITE_ROW { return true }
         sqlite3_reset(stmt)
         if rc == SQLITE_DONE { return false }
