@@ -313,14 +313,10 @@ public final class JSONLineReader {
                     return n == 8 ? w : w & ((1 << (8 * UInt64(n))) - 1)
                 }
             }
+            // Near the end of the line: byte by byte.
             if let end = plainEnd(), end - i - 1 <= 8 {
-                let n = end - i - 1
                 var v: UInt64 = 0
-                if let base = b.baseAddress, i + 9 <= b.count {
-                    v = word(UnsafeRawPointer(base), i + 1) & (n == 8 ? ~0 : (1 << (8 * UInt64(n))) - 1)
-                } else {
-                    for k in (i + 1)..<end { v |= UInt64(b[k]) << (8 * UInt64(k - i - 1)) }
-                }
+                for k in (i + 1)..<end { v |= UInt64(b[k]) << (8 * UInt64(k - i - 1)) }
                 i = end + 1
                 return v
             }

@@ -60,18 +60,27 @@ final class ReadingChannel: Sendable, Hashable {
     /// True when `r` goes to this channel, from this source. (Strings a `JSONLineReader` read
     /// from the same bytes share their storage, and compare at once.)
     func holds(_ r: Reading) -> Bool {
-        guard interval == (r.interval ?? 0), storage == r.storage, tariff == r.tariff, subunit == r.subunit,
-              function == r.function, protocolID == r.provenance.protocolID,
-              meter == r.meter, source == r.provenance.source, quantity == r.quantity else { return false }
-        return Self.same(obis, r.obis) && Self.same(note, r.note) && Self.same(medium, r.medium)
-            && Self.same(unit, r.unit)
+        matches(meter: r.meter, medium: r.medium, protocolID: r.provenance.protocolID, source: r.provenance.source,
+                quantity: r.quantity, obis: r.obis, storage: r.storage, tariff: r.tariff, subunit: r.subunit,
+                function: r.function, unit: r.unit, note: r.note, interval: r.interval ?? 0)
     }
 
     static func == (a: ReadingChannel, b: ReadingChannel) -> Bool {
-        a.interval == b.interval && a.storage == b.storage && a.tariff == b.tariff && a.subunit == b.subunit
-            && a.function == b.function && a.protocolID == b.protocolID && a.meter == b.meter
-            && a.source == b.source && a.quantity == b.quantity && same(a.obis, b.obis) && same(a.note, b.note)
-            && same(a.medium, b.medium) && same(a.unit, b.unit)
+        a.matches(meter: b.meter, medium: b.medium, protocolID: b.protocolID, source: b.source, quantity: b.quantity,
+                  obis: b.obis, storage: b.storage, tariff: b.tariff, subunit: b.subunit, function: b.function,
+                  unit: b.unit, note: b.note, interval: b.interval)
+    }
+
+    /// Every field equal, the ones cheapest to compare and likeliest to differ first.
+    @inline(__always)
+    private func matches(meter: String, medium: String?, protocolID: ProtocolID, source: String, quantity: Quantity,
+                         obis: String?, storage: Int?, tariff: Int?, subunit: Int?, function: RecordFunction?,
+                         unit: Unit?, note: String?, interval: Int) -> Bool {
+        guard self.interval == interval, self.storage == storage, self.tariff == tariff, self.subunit == subunit,
+              self.function == function, self.protocolID == protocolID, self.meter == meter,
+              self.source == source, self.quantity == quantity else { return false }
+        return Self.same(self.obis, obis) && Self.same(self.note, note) && Self.same(self.medium, medium)
+            && Self.same(self.unit, unit)
     }
 
     /// Hashes the fields that most often tell channels apart; `==` compares them all.
